@@ -1,0 +1,69 @@
+"""Read and write the paper's checkpoint files (.pt, Lightning .ckpt, .safetensors) as numpy dicts.
+
+torch is optional: only .pt/.ckpt need it. Files are never unpickled beyond torch's weights-only loader.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import CheckpointError
+
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+INSTALL_HINT = "install the optional extra: pip install -r requirements-train.txt (torch==2.13.0, CPU)"
+
+
+def _torch(path: Path):
+    try:
+        import torch
+    except ImportError:
+        raise CheckpointError(f"{path}: reading {path.suffix} checkpoints needs PyTorch; {INSTALL_HINT}; "
+                              "or convert it to .safetensors elsewhere") from None
+    return torch
+
+
+def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        try:
+            from safetensors.numpy import load_file
+            return dict(load_file(str(path)))
+        except Exception as e:  # the library raises several types for corrupt files
+            raise CheckpointError(f"{path}: not a readable .safetensors file ({type(e).__name__}: {e})") from None
+    if suffix not in TORCH_SUFFIXES:
+        raise CheckpointError(f"{path}: unknown checkpoint type {suffix!r}; expected .h5 (this project's format), "
+                              ".pt/.pth/.ckpt (PyTorch) or .safetensors")
+    torch = _torch(path)
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: refused or unreadable PyTorch file ({type(e).__name__}: {first}). Only plain "
+                              "tensors are loaded (weights_only=True): files that need arbitrary code to unpickle "
+                              "are rejected") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]  # Lightning checkpoint
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: expected a state_dict (a dict of tensors), found {type(obj).__name__}")
+    out = {}
+    for k, v in obj.items():
+        if not isinstance(v, torch.Tensor):
+            raise CheckpointError(f"{path}: key {k!r}: expected a tensor, found {type(v).__name__}")
+        out[str(k)] = v.detach().cpu().numpy() if v.dtype != torch.bfloat16 else v.float().numpy()
+    return out
+
+
+def write_state_dict(sd: dict[str, np.ndarray], path: str | Path) -> None:
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        from safetensors.numpy import save_file
+        save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, str(path))
+        return
+    torch = _torch(path)
+    torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}, str(path))

@@ -1,0 +1,87 @@
+"""The command line: `python -m simulator <command> ...`. The one place that composes every package."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from models.errors import SimulatorError
+
+
+def _add_import_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("for paper checkpoints (.pt/.ckpt/.safetensors): what shapes cannot tell")
+    g.add_argument("--disc", choices=("bilinear", "zoh"), default="bilinear",
+                   help="discretisation the model was trained with (paper code default: bilinear)")
+    g.add_argument("--decoder", choices=("pool", "last"), default="pool",
+                   help="decoder mode (paper code default: pool)")
+    g.add_argument("--kind", choices=("binary_s4d", "s4d", "gsu"), default=None,
+                   help="layer kind; GSU is detected from its keys, Binary S4D and the S4D (GELU) baseline share "
+                        "one layout (default binary_s4d)")
+
+
+def _load(args):
+    from models.loading import load_network
+    return load_network(args.checkpoint, disc=args.disc, decoder=args.decoder, kind=args.kind)
+
+
+def cmd_info(args) -> int:
+    from simulator.summary import describe
+    print(describe(_load(args), args.checkpoint))
+    return 0
+
+
+def cmd_import(args) -> int:
+    from models import checkpoint
+    net = _load(args)
+    checkpoint.save(net, args.out)
+    print(f"wrote {args.out}: {net.kind}, {net.n_layers} layers, H={net.H}, N={net.N}, disc={net.disc}, "
+          f"decoder={net.decoder.mode}")
+    return 0
+
+
+def cmd_export_torch(args) -> int:
+    from models import paper_layout, torch_io
+    net = _load(args)
+    torch_io.write_state_dict(paper_layout.state_dict_from_network(net, args.dtype), args.out)
+    print(f"wrote {args.out} in the paper's state_dict layout")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulator",
+                                     description="Simulate trained SSM spiking networks spike by spike.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="print a summary of a checkpoint")
+    p.add_argument("checkpoint")
+    _add_import_options(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("import", help="convert a paper checkpoint (.pt/.ckpt/.safetensors) to this project's .h5")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="output .h5 path")
+    _add_import_options(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export-torch", help="write a checkpoint back in the paper's state_dict layout")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="output .pt or .safetensors path")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="tensor dtype (default: the dtype of the imported source)")
+    _add_import_options(p)
+    p.set_defaults(func=cmd_export_torch)
+
+    from simulator import commands
+    commands.register(sub, _add_import_options)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SimulatorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

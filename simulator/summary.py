@@ -1,0 +1,27 @@
+"""Readable summaries of networks for the console."""
+from __future__ import annotations
+
+from models.spec import Network
+
+
+def describe(net: Network, source: str = "") -> str:
+    rows = [
+        ("layer kind", net.kind),
+        ("layers", net.n_layers),
+        ("H (channels)", net.H),
+        ("N (state dims)", f"{net.N}  ({net.N // 2} complex modes per channel)"),
+        ("n_ssm", net.n_ssm),
+        ("directions", "bidirectional" if net.directions == 2 else "unidirectional"),
+        ("discretisation", net.disc),
+        ("norm", f"{net.norm_kind}, {'prenorm (+ final norm)' if net.prenorm else 'postnorm'}"),
+        ("encoder", f"{net.encoder.kind}, d_input={net.d_input}" if net.encoder.kind == "linear"
+         else f"embedding, vocabulary={net.d_input}"),
+        ("decoder", f"{net.decoder.mode}, classes={net.classes}"),
+        ("parameters", f"{net.parameter_count:,}"),
+    ]
+    for key in ("scenario", "test_accuracy", "source_file"):
+        if key in net.metadata:
+            rows.append((key.replace("_", " "), net.metadata[key]))
+    width = max(len(k) for k, _ in rows)
+    head = f"{source}\n" if source else ""
+    return head + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
