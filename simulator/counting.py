@@ -1,0 +1,100 @@
+"""Operation counts per layer and per sample (definitions: docs/operation-counts.md).
+
+Counts describe the network's activity, not the engine: both engines call this same code on the same
+activity, so they report identical numbers. The dense engine does more work than the counts say; the
+counts are what an event-driven chip would do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FIELDS = ("mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs", "messages",
+          "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
+          "max_reductions", "residual_adds", "dense_macs")
+
+
+def _changed(a: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """Mask of values that differ from the previous step's (sigma-delta with zero threshold)."""
+    before = np.concatenate([prev[:, None], a[:, :-1]], axis=1)
+    return a != before
+
+
+class Counter:
+    def __init__(self, cn, batch: int):
+        self.cn, self.batch = cn, batch
+        names = ["encoder"] + [f"layer{i}" for i in range(len(cn.layers))] + ["decoder"]
+        self.counts = {n: {f: np.zeros(batch, np.int64) for f in FIELDS} for n in names}
+
+    def _add(self, name: str, field: str, value) -> None:
+        self.counts[name][field] += np.asarray(value, dtype=np.int64)
+
+    def encoder_linear(self, x: np.ndarray, x_prev: np.ndarray) -> None:
+        """Call before the encoder kernel updates x_prev. x: (B, Lc, d_input)."""
+        changed = _changed(x, x_prev)
+        self._add("encoder", "messages", changed.sum(axis=(1, 2)))
+        self._add("encoder", "graded_macs", (changed * self.cn.enc_fan_out).sum(axis=(1, 2)))
+        self._add("encoder", "dense_macs", x.shape[1] * self.cn.enc_rows.size)
+
+    def encoder_tokens(self, tokens: np.ndarray, prev: np.ndarray) -> None:
+        """An embedding sends a token only when it changes; a lookup, no arithmetic."""
+        self._add("encoder", "messages", _changed(tokens, prev).sum(axis=1))
+
+    def layer(self, li: int, layer, Lc: int, fwd: np.ndarray, bwd: np.ndarray, spikes, act, act_prev) -> None:
+        name, H = f"layer{li}", self.cn.H
+        n2 = layer.a_re.shape[1]
+        c = lambda f, v: self._add(name, f, v)  # noqa: E731
+        slots = Lc * H
+        c("mode_updates", fwd[:, 0] + bwd[:, 0])
+        c("dense_mode_updates", slots * n2 * layer.directions)
+        c("channel_updates", fwd[:, 1])
+        # Input drive Bb*u of each mode is recomputed when the channel's input value changes.
+        c("messages", fwd[:, 2])
+        c("graded_macs", fwd[:, 2] * n2)
+        c("residual_adds", slots)
+        norm = layer.norm
+        if norm is not None:
+            c("norm_elements", slots)
+            if norm.kind == "layer":
+                c("norm_reductions", slots)
+        out_width = layer.w_rows.shape[1]
+        if layer.kind == "gsu":
+            nz = spikes != 0
+            c("spikes", nz.sum(axis=(1, 2)))
+            c("spike_acs", (nz * layer.fan_out).sum(axis=(1, 2)))
+            changed = _changed(act, act_prev)
+            c("messages", changed.sum(axis=(1, 2)))
+            c("graded_acs", (changed * layer.nz_count).sum(axis=(1, 2)))
+            for f in ("gelu", "multiply", "norm_elements", "norm_reductions", "max_reductions"):
+                c(f, slots)
+            c("dense_macs", Lc * 2 * H * H)
+        else:
+            if layer.kind == "binary_s4d":
+                c("spikes", spikes.sum(axis=(1, 2), dtype=np.int64))
+                c("spike_acs", (spikes * layer.fan_out).sum(axis=(1, 2)))
+            else:
+                changed = _changed(act, act_prev)
+                c("gelu", slots)
+                c("messages", changed.sum(axis=(1, 2)))
+                c("graded_macs", (changed * layer.fan_out).sum(axis=(1, 2)))
+            c("sigmoid", slots)
+            c("multiply", slots)
+            c("dense_macs", Lc * out_width * H)
+
+    def decoder(self, Lc: int) -> None:
+        net, H = self.cn.net, self.cn.H
+        if net.decoder.mode == "pool":
+            self._add("decoder", "residual_adds", Lc * H)
+        if net.final_norm is not None:
+            self._add("decoder", "norm_elements", Lc * H)
+            if net.final_norm.kind == "layer":
+                self._add("decoder", "norm_reductions", Lc * H)
+
+    def per_sample(self) -> dict[str, dict[str, np.ndarray]]:
+        """Counts so far, with the output Linear read once per sample (H messages x classes MACs)."""
+        out = {n: {f: v.copy() for f, v in fields.items()} for n, fields in self.counts.items()}
+        net = self.cn.net
+        dec = out["decoder"]
+        dec["messages"] += net.H
+        dec["graded_macs"] += int(np.count_nonzero(net.decoder.weight))
+        dec["dense_macs"] += net.decoder.weight.size
+        return out

@@ -1,0 +1,263 @@
+"""The engines: thin drivers over the Numba kernels.
+
+`run(net, x, engine='event'|'dense')` simulates whole sequences, a layer at a time over the whole
+sequence (bidirectional layers need it). `Stream` feeds unidirectional networks a step or a chunk at a
+time with persistent state; it reuses exactly the same per-chunk code, so results equal a whole run.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from models.errors import InputError
+from models.reference import apply_norm, check_input, gelu, glu, gsu_spikes, layer_norm
+from models.spec import Network
+from simulator import kernels
+from simulator.compiled import CompiledNetwork, compile_network
+from simulator.counting import Counter
+from simulator.recording import RunResult, SpikeEvents
+
+ENGINES = ("event", "dense")
+
+
+class _State:
+    """Everything that persists between chunks of one batch of samples."""
+
+    def __init__(self, cn: CompiledNetwork, batch: int):
+        H, f = cn.H, cn.dtype
+        n2 = cn.net.N // 2
+        self.s_re = [np.zeros((batch, H, n2), f) for _ in cn.layers]
+        self.s_im = [np.zeros((batch, H, n2), f) for _ in cn.layers]
+        self.u_prev = [np.zeros((batch, H), f) for _ in cn.layers]
+        self.zero = [np.ones((batch, H), np.bool_) for _ in cn.layers]
+        self.held = [np.zeros((batch, H), f) for _ in cn.layers]          # graded receivers (S4D baseline)
+        self.z_held = [np.tile(layer.bias, (batch, 1)) for layer in cn.layers]
+        self.act_prev = [np.zeros((batch, H), f) for _ in cn.layers]      # for counting graded messages
+        if cn.enc_rows is not None:
+            self.x_held = np.zeros((batch, cn.enc_rows.shape[0]), f)
+            self.u_held = np.tile(cn.enc_bias, (batch, 1))
+        self.tok_prev = np.full(batch, -1, np.int64)
+        self.pool = np.zeros((batch, H), np.float64)
+        self.last = np.zeros((batch, H), np.float64)
+        self.steps = 0
+
+
+class Simulation:
+    """A batch of samples being simulated; feed() advances every layer over a chunk of time steps."""
+
+    def __init__(self, cn: CompiledNetwork, batch: int, engine: str = "event", record_pre: bool = False,
+                 trace_neurons=None, sample_offset: int = 0):
+        if engine not in ENGINES:
+            raise InputError(f"engine: expected one of {', '.join(ENGINES)}, found {engine!r}")
+        self.cn, self.batch, self.event = cn, batch, engine == "event"
+        self.state = _State(cn, batch)
+        self.counter = Counter(cn, batch)
+        self.record_pre = record_pre
+        self.trace_neurons = None if trace_neurons is None else np.asarray(trace_neurons, np.int64)
+        self.sample_offset = sample_offset
+        self.spikes: list[list[SpikeEvents]] = [[] for _ in cn.layers]
+        self.pre: list[list[np.ndarray]] = [[] for _ in cn.layers]
+        self.traces: list[list[np.ndarray]] = [[] for _ in cn.layers]
+        self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
+
+    # ---- one chunk --------------------------------------------------------------------------------
+    def feed(self, x: np.ndarray) -> None:
+        """Advance over x: (batch, Lc, d_input) floats or (batch, Lc) tokens (already validated)."""
+        cn, st, f = self.cn, self.state, self.cn.dtype
+        t0 = time.perf_counter()
+        h = self._encode(x)
+        self.stage_time_s["encoder"] += time.perf_counter() - t0
+        Lc = h.shape[1]
+        for li, layer in enumerate(cn.layers):
+            t0 = time.perf_counter()
+            z_in = np.ascontiguousarray(apply_norm(layer.norm, h) if cn.net.prenorm else h, dtype=f)
+            y = np.zeros_like(z_in)
+            fwd = np.zeros((self.batch, 3), np.int64)
+            kernels.ssm_forward(z_in, layer.a_re, layer.a_im, layer.b_re, layer.b_im, layer.c_re[0], layer.c_im[0],
+                                layer.d, st.s_re[li], st.s_im[li], st.u_prev[li], st.zero[li], self.event, y, fwd)
+            bwd = np.zeros((self.batch, 1), np.int64)
+            if layer.directions == 2:
+                kernels.ssm_backward(z_in, layer.a_re, layer.a_im, layer.b_re, layer.b_im, layer.c_re[1],
+                                     layer.c_im[1], self.event, y, bwd)
+            t1 = time.perf_counter()
+            self.stage_time_s["ssm"] += t1 - t0
+            out, spikes, act = self._mix(li, layer, y)
+            t2 = time.perf_counter()
+            h = h + out
+            if not cn.net.prenorm:
+                h = apply_norm(layer.norm, h)
+            h = np.ascontiguousarray(h, dtype=f)
+            self.stage_time_s["elementwise"] += time.perf_counter() - t2
+            self.counter.layer(li, layer, Lc, fwd, bwd, spikes, act, st.act_prev[li])
+            st.act_prev[li] = act[:, -1].copy()
+            if spikes is not None:
+                ev = SpikeEvents.from_dense(spikes, self.sample_offset)
+                ev.t += st.steps
+                self.spikes[li].append(ev)
+            if self.record_pre:
+                self.pre[li].append(y)
+            if self.trace_neurons is not None:
+                self.traces[li].append(y[:, :, self.trace_neurons].copy())
+        if cn.net.prenorm:
+            h = apply_norm(cn.net.final_norm, h)
+        kernels.pool_sum(np.ascontiguousarray(h, dtype=np.float64), st.pool)
+        st.last = h[:, -1].astype(np.float64)
+        st.steps += Lc
+        self.counter.decoder(Lc)
+
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        cn, st = self.cn, self.state
+        if cn.enc_rows is None:
+            self.counter.encoder_tokens(x, st.tok_prev)
+            st.tok_prev = x[:, -1].copy()
+            return np.ascontiguousarray(cn.net.encoder.weight[x], dtype=cn.dtype)
+        x = np.ascontiguousarray(x, dtype=cn.dtype)
+        self.counter.encoder_linear(x, st.x_held)
+        u = np.empty((x.shape[0], x.shape[1], cn.H), cn.dtype)
+        if self.event:
+            kernels.graded_event(x, cn.enc_rows, cn.enc_bias, st.x_held, st.u_held, u)
+        else:
+            kernels.graded_dense(x, cn.enc_rows, cn.enc_bias, u)
+            st.x_held[:] = x[:, -1]
+        return u
+
+    def _mix(self, li: int, layer, y: np.ndarray):
+        """Activation and feature mixing: returns (layer output, spikes or None, graded activation sent)."""
+        t0 = time.perf_counter()
+        B, Lc, H = y.shape
+        if layer.kind == "gsu":
+            spikes = gsu_spikes(y, layer.gsu.spike_ratio)
+            P = np.empty((B, Lc, H), y.dtype)
+            g = np.empty((B, Lc, H), y.dtype)
+            if self.event:
+                kernels.spikes_event(spikes, layer.w_rows, layer.bias, P)
+                kernels.ternary_gate_event(y, layer.nz_index, layer.nz_sign, layer.nz_count, g)
+            else:
+                kernels.spikes_dense(spikes, layer.w_rows, layer.bias, P)
+                kernels.ternary_gate_dense(y, layer.wt_rows, g)
+            t1 = time.perf_counter()
+            out = gelu(layer_norm(P * g, layer.gsu.norm_weight, layer.gsu.norm_bias, layer.gsu.norm_eps))
+            act = y
+        else:
+            z = np.empty((B, Lc, layer.w_rows.shape[1]), y.dtype)
+            if layer.kind == "binary_s4d":
+                spikes = (y > 0).astype(np.int8)
+                act = spikes
+                (kernels.spikes_event if self.event else kernels.spikes_dense)(spikes, layer.w_rows, layer.bias, z)
+            else:
+                spikes = None
+                act = np.ascontiguousarray(gelu(y), dtype=y.dtype)
+                if self.event:
+                    kernels.graded_event(act, layer.w_rows, layer.bias, self.state.held[li], self.state.z_held[li], z)
+                else:
+                    kernels.graded_dense(act, layer.w_rows, layer.bias, z)
+            t1 = time.perf_counter()
+            out = glu(z)
+        self.stage_time_s["mixing"] += t1 - t0
+        self.stage_time_s["elementwise"] += time.perf_counter() - t1
+        return out, spikes, act
+
+    # ---- results ------------------------------------------------------------------------------------
+    def logits(self) -> np.ndarray:
+        net, st = self.cn.net, self.state
+        if st.steps == 0:
+            raise InputError("no time steps have been fed yet")
+        pooled = st.pool / st.steps if net.decoder.mode == "pool" else st.last
+        return pooled @ net.decoder.weight.T + net.decoder.bias
+
+    def result(self) -> RunResult:
+        cat = lambda parts: np.concatenate(parts, axis=1)  # noqa: E731  (chunks along time)
+        spiking = self.cn.net.kind != "s4d"
+        return RunResult(
+            logits=self.logits(),
+            spikes=[SpikeEvents.concat(_sort(p)) if spiking else SpikeEvents.empty() for p in self.spikes],
+            counts=self.counter.per_sample(),
+            timesteps=self.state.steps, channels=self.cn.H,
+            pre=[cat(p) for p in self.pre] if self.record_pre else None,
+            traces={i: cat(p) for i, p in enumerate(self.traces)} if self.trace_neurons is not None else {},
+            trace_neurons=self.trace_neurons)
+
+
+def _sort(parts: list[SpikeEvents]) -> list[SpikeEvents]:
+    """Chunks come in time order; order events by (sample, t, neuron) as SpikeEvents promises."""
+    ev = SpikeEvents.concat(parts)
+    order = np.lexsort((ev.neuron, ev.t, ev.sample))
+    return [SpikeEvents(ev.sample[order], ev.t[order], ev.neuron[order], ev.value[order])]
+
+
+class Stream:
+    """Online use: feed one step or a chunk at a time; state persists between calls.
+
+    >>> s = Stream(net, batch=1); s.feed(x[:, :100]); s.feed(x[:, 100:]); s.logits()
+    """
+
+    def __init__(self, net: Network, batch: int = 1, engine: str = "event", dtype: str = "float64",
+                 record_pre: bool = False):
+        if net.directions == 2:
+            raise InputError("streaming needs a unidirectional network: a bidirectional layer's output at step t "
+                             "depends on future inputs, so run the whole sequence with simulator.engine.run()")
+        self.net = net
+        self.sim = Simulation(compile_network(net, dtype), batch, engine, record_pre=record_pre)
+
+    def feed(self, x: np.ndarray) -> np.ndarray:
+        """Feed (batch, steps, d_input) or (batch, d_input) for one step (tokens: (batch, steps) or (batch,)).
+        Returns the logits so far (the decoder applied to the steps seen)."""
+        x = np.asarray(x)
+        one_step = x.ndim == (1 if self.net.encoder.kind == "embedding" else 2)
+        if one_step:
+            x = x[:, None] if self.net.encoder.kind == "embedding" else x[:, None, :]
+        x = check_input(self.net, x)
+        if x.shape[0] != self.sim.batch:
+            raise InputError(f"input: this stream was opened for batch {self.sim.batch}, found {x.shape[0]} samples")
+        self.sim.feed(x)
+        return self.sim.logits()
+
+    def logits(self) -> np.ndarray:
+        return self.sim.logits()
+
+    def result(self) -> RunResult:
+        return self.sim.result()
+
+
+def run(net: Network, x: np.ndarray, engine: str = "event", dtype: str = "float64", batch_size: int = 16,
+        record_pre: bool = False, trace_neurons=None, progress: bool = False, compiled: CompiledNetwork | None = None,
+        sample_offset: int = 0) -> RunResult:
+    """Simulate whole sequences: x (samples, L, d_input) floats or (samples, L) tokens."""
+    x = check_input(net, x)
+    cn = compiled or compile_network(net, dtype)
+    t0 = time.perf_counter()
+    results = []
+    chunks = range(0, x.shape[0], batch_size)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=x.shape[0], unit="sample", desc=f"{engine} engine", leave=False)
+    for start in chunks:
+        xb = x[start:start + batch_size]
+        sim = Simulation(cn, xb.shape[0], engine, record_pre, trace_neurons, sample_offset + start)
+        sim.feed(xb)
+        results.append(sim.result())
+        if bar is not None:
+            bar.update(xb.shape[0])
+    if bar is not None:
+        bar.close()
+    out = merge(results)
+    out.wall_time_s = time.perf_counter() - t0
+    return out
+
+
+def merge(parts: list[RunResult]) -> RunResult:
+    """Concatenate results of disjoint sample ranges (in order)."""
+    first = parts[0]
+    n_layers = len(first.spikes)
+    return RunResult(
+        logits=np.concatenate([p.logits for p in parts]),
+        spikes=[SpikeEvents.concat([p.spikes[i] for p in parts]) for i in range(n_layers)],
+        counts={layer: {k: np.concatenate([p.counts[layer][k] for p in parts]) for k in first.counts[layer]}
+                for layer in first.counts},
+        timesteps=first.timesteps, channels=first.channels,
+        pre=[np.concatenate([p.pre[i] for p in parts]) for i in range(n_layers)] if first.pre is not None else None,
+        traces={i: np.concatenate([p.traces[i] for p in parts]) for i in first.traces},
+        trace_neurons=first.trace_neurons,
+        wall_time_s=sum(p.wall_time_s for p in parts))

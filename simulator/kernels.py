@@ -1,0 +1,261 @@
+"""Numba kernels: pure functions of arrays. Samples run in parallel (prange); state arrays are updated in place
+so that a sequence may be fed in chunks (streaming) with results identical to one whole-sequence call.
+
+Both engines call the same SSM kernel (`event` only switches the skipping on) and synaptic kernels that sum
+in the same order, so the two engines agree bit for bit; only the amount of work differs.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def ssm_forward(u, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, event, y, counts):
+    """Forward recurrence s_t = Ab s_{t-1} + Bb u_t;  y_t = 2 Re(sum_n C s_t) + D u_t  (adds into y).
+
+    u, y: (B, L, H). a_*, b_*, c_*: (H, N/2). s_*: (B, H, N/2) state; u_prev (B, H) last input value;
+    zero (B, H) True while the state is exactly zero. counts (B, 3): mode updates, channel updates,
+    input messages (values that changed). With `event`, a channel whose state is zero and whose input
+    is zero is skipped (its output is exactly D*0 = 0), and the drive Bb*u is reused while u is unchanged.
+    """
+    B, L, H = u.shape
+    n2 = a_re.shape[1]
+    for b in prange(B):
+        sr = np.empty(n2, s_re.dtype)
+        si = np.empty(n2, s_re.dtype)
+        dr = np.empty(n2, s_re.dtype)
+        di = np.empty(n2, s_re.dtype)
+        modes = 0
+        chans = 0
+        msgs = 0
+        for h in range(H):
+            for n in range(n2):
+                sr[n] = s_re[b, h, n]
+                si[n] = s_im[b, h, n]
+            last = u_prev[b, h]
+            for n in range(n2):
+                dr[n] = b_re[h, n] * last
+                di[n] = b_im[h, n] * last
+            is_zero = zero[b, h]
+            for t in range(L):
+                x = u[b, t, h]
+                if x != last:
+                    msgs += 1
+                    last = x
+                    for n in range(n2):
+                        dr[n] = b_re[h, n] * x
+                        di[n] = b_im[h, n] * x
+                if is_zero:
+                    if x == 0.0:
+                        if event:
+                            continue  # y[b, t, h] += 0: nothing to do
+                    else:
+                        is_zero = False
+                if not is_zero:
+                    modes += n2
+                    chans += 1
+                acc = 0.0
+                for n in range(n2):
+                    r = a_re[h, n] * sr[n] - a_im[h, n] * si[n] + dr[n]
+                    i = a_re[h, n] * si[n] + a_im[h, n] * sr[n] + di[n]
+                    sr[n] = r
+                    si[n] = i
+                    acc += c_re[h, n] * r - c_im[h, n] * i
+                y[b, t, h] += 2.0 * acc + d[h] * x
+            for n in range(n2):
+                s_re[b, h, n] = sr[n]
+                s_im[b, h, n] = si[n]
+            u_prev[b, h] = last
+            zero[b, h] = is_zero
+        counts[b, 0] += modes
+        counts[b, 1] += chans
+        counts[b, 2] += msgs
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def ssm_backward(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts):
+    """Backward recurrence over reversed time, read one step ahead (only strictly future inputs):
+    r_t = Ab r_{t+1} + Bb u_t (r_L = 0);  y_t += 2 Re(sum_n C1 r_{t+1}).  counts (B, 1): mode updates."""
+    B, L, H = u.shape
+    n2 = a_re.shape[1]
+    for b in prange(B):
+        rr = np.empty(n2, y.dtype)
+        ri = np.empty(n2, y.dtype)
+        modes = 0
+        for h in range(H):
+            for n in range(n2):
+                rr[n] = 0.0
+                ri[n] = 0.0
+            is_zero = True
+            for t in range(L - 1, -1, -1):
+                x = u[b, t, h]
+                skip = is_zero and x == 0.0
+                if skip and event:
+                    continue  # reading and updating an exactly-zero state with zero input changes nothing
+                acc = 0.0
+                for n in range(n2):
+                    acc += c_re[h, n] * rr[n] - c_im[h, n] * ri[n]
+                y[b, t, h] += 2.0 * acc
+                if not skip:
+                    modes += n2
+                    is_zero = False
+                for n in range(n2):
+                    r = a_re[h, n] * rr[n] - a_im[h, n] * ri[n] + b_re[h, n] * x
+                    i = a_re[h, n] * ri[n] + a_im[h, n] * rr[n] + b_im[h, n] * x
+                    rr[n] = r
+                    ri[n] = i
+        counts[b, 0] += modes
+
+
+@njit(cache=True, parallel=True)
+def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
+    """The bare recurrence with no bookkeeping: the speed ceiling the engines are measured against."""
+    B, L, H = u.shape
+    n2 = a_re.shape[1]
+    for b in prange(B):
+        sr = np.zeros(n2, y.dtype)
+        si = np.zeros(n2, y.dtype)
+        for h in range(H):
+            sr[:] = 0.0
+            si[:] = 0.0
+            for t in range(L):
+                x = u[b, t, h]
+                acc = 0.0
+                for n in range(n2):
+                    r = a_re[h, n] * sr[n] - a_im[h, n] * si[n] + b_re[h, n] * x
+                    i = a_re[h, n] * si[n] + a_im[h, n] * sr[n] + b_im[h, n] * x
+                    sr[n] = r
+                    si[n] = i
+                    acc += c_re[h, n] * r - c_im[h, n] * i
+                y[b, t, h] = 2.0 * acc + d[h] * x
+
+
+# ---- synaptic stage: z = bias + sum_i w_rows[i] * a_i, rows summed in ascending i ----------------------
+
+@njit(cache=True, parallel=True)
+def spikes_dense(spikes, w_rows, bias, z):
+    """Time-stepped: every synapse every step (spike value 0, +1 or -1 multiplies its weight row)."""
+    B, L, H = spikes.shape
+    m = w_rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                z[b, t, j] = bias[j]
+            for i in range(H):
+                v = np.float64(spikes[b, t, i])
+                for j in range(m):
+                    z[b, t, j] += w_rows[i, j] * v
+    return z
+
+
+@njit(cache=True, parallel=True)
+def spikes_event(spikes, w_rows, bias, z):
+    """Event-driven: a +1 spike adds its weight row, a -1 spike subtracts it; silent inputs cost nothing."""
+    B, L, H = spikes.shape
+    m = w_rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                z[b, t, j] = bias[j]
+            for i in range(H):
+                v = spikes[b, t, i]
+                if v > 0:
+                    for j in range(m):
+                        z[b, t, j] += w_rows[i, j]
+                elif v < 0:
+                    for j in range(m):
+                        z[b, t, j] -= w_rows[i, j]
+    return z
+
+
+@njit(cache=True, parallel=True)
+def graded_dense(a, w_rows, bias, z):
+    """Time-stepped graded product z_t = bias + sum_i a_t[i] * w_rows[i] (every input, every step)."""
+    B, L, H = a.shape
+    m = w_rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                z[b, t, j] = bias[j]
+            for i in range(H):
+                v = a[b, t, i]
+                for j in range(m):
+                    z[b, t, j] += w_rows[i, j] * v
+    return z
+
+
+@njit(cache=True, parallel=True)
+def graded_event(a, w_rows, bias, held, z_held, z):
+    """Sigma-delta with zero threshold: inputs send only changed values. The receiver keeps the last value
+    of each input (`held`, (B, H)) and its last sum (`z_held`, (B, m)), both updated in place, and
+    recomputes the sum only on steps where some input changed, skipping zero inputs. Exact, unlike
+    accumulating deltas, and identical to graded_dense. Start with held = 0 and z_held = bias."""
+    B, L, H = a.shape
+    m = w_rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            changed = False
+            for i in range(H):
+                if a[b, t, i] != held[b, i]:
+                    held[b, i] = a[b, t, i]
+                    changed = True
+            if changed:
+                for j in range(m):
+                    z_held[b, j] = bias[j]
+                for i in range(H):
+                    v = held[b, i]
+                    if v != 0.0:
+                        for j in range(m):
+                            z_held[b, j] += w_rows[i, j] * v
+            for j in range(m):
+                z[b, t, j] = z_held[b, j]
+    return z
+
+
+@njit(cache=True, parallel=True)
+def ternary_gate_dense(y, wt_rows, g):
+    """GSU gate g_t = y_t @ Wt with ternary Wt, every input and weight every step."""
+    B, L, H = y.shape
+    m = wt_rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                g[b, t, j] = 0.0
+            for i in range(H):
+                v = y[b, t, i]
+                for j in range(m):
+                    g[b, t, j] += wt_rows[i, j] * v
+    return g
+
+
+@njit(cache=True, parallel=True)
+def ternary_gate_event(y, nz_index, nz_sign, nz_count, g):
+    """GSU gate with ternary weights stored sparsely: only nonzero weights, each an add or a subtract."""
+    B, L, H = y.shape
+    m = g.shape[2]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                g[b, t, j] = 0.0
+            for i in range(H):
+                v = y[b, t, i]
+                if v == 0.0:
+                    continue
+                for k in range(nz_count[i]):
+                    j = nz_index[i, k]
+                    if nz_sign[i, k] > 0:
+                        g[b, t, j] += v
+                    else:
+                        g[b, t, j] += -v
+    return g
+
+
+@njit(cache=True, parallel=True)
+def pool_sum(h, pool):
+    """pool[b] += sum_t h[b, t] in time order (not numpy's pairwise order), so chunked runs add identically."""
+    B, L, H = h.shape
+    for b in prange(B):
+        for t in range(L):
+            for j in range(H):
+                pool[b, j] += h[b, t, j]
