@@ -1,0 +1,97 @@
+"""The operation-count format the simulator engines emit, and its validation.
+
+Every count is an integer TOTAL over ``n_samples`` samples. See docs/energy-model.md for
+the meaning of each key; the energy model never runs kernels, it only reads these.
+"""
+
+from __future__ import annotations
+
+import math
+
+COUNT_KEYS = (
+    "mode_updates", "channel_updates", "spikes", "spike_acs", "messages", "graded_macs",
+    "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
+    "max_reductions", "residual_adds", "dense_macs",
+)
+SSM_KINDS = ("binary_s4d", "gsu", "s4d")
+NETWORK_KEYS = ("kind", "n_layers", "H", "N", "directions")
+LAYER_KEYS = ("name", "kind", "neurons", "modes", "synapses", "fan_out", "counts")
+
+
+class CountsError(ValueError):
+    """The counts dict does not have the documented form; the message says where."""
+
+
+def validate_counts(counts: dict) -> list[str]:
+    """Check ``counts``; raise CountsError on a fault, return warnings (missing keys read as 0)."""
+    warnings: list[str] = []
+    if not isinstance(counts, dict):
+        raise CountsError(f"counts must be a dict, found {type(counts).__name__}")
+    for key in ("n_samples", "timesteps"):
+        v = counts.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise CountsError(f"counts['{key}'] must be a positive integer, found {v!r}")
+    net = counts.get("network")
+    if not isinstance(net, dict):
+        raise CountsError("counts['network'] is missing (the static description of the network)")
+    for key in NETWORK_KEYS:
+        if key not in net:
+            raise CountsError(f"counts['network'] has no '{key}'")
+    if net["directions"] not in (1, 2):
+        raise CountsError(f"counts['network']['directions'] must be 1 or 2, found {net['directions']!r}")
+    layers = counts.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise CountsError("counts['layers'] must be a non-empty list")
+    for i, layer in enumerate(layers):
+        where = f"counts['layers'][{i}]"
+        if not isinstance(layer, dict):
+            raise CountsError(f"{where} must be a dict")
+        for key in LAYER_KEYS:
+            if key not in layer:
+                raise CountsError(f"{where} ({layer.get('name', '?')}) has no '{key}'")
+        for key in ("neurons", "modes", "synapses", "fan_out"):
+            v = layer[key]
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise CountsError(f"{where}['{key}'] must be a non-negative integer, found {v!r}")
+        c = layer["counts"]
+        unknown = sorted(set(c) - set(COUNT_KEYS))
+        if unknown:
+            raise CountsError(f"{where}['counts'] has unknown keys {unknown}; known: {', '.join(COUNT_KEYS)}")
+        for key in COUNT_KEYS:
+            if key not in c:
+                warnings.append(f"layer {layer['name']}: count '{key}' missing, read as 0")
+                continue
+            v = c[key]
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise CountsError(f"{where}['counts']['{key}'] must be a non-negative integer, found {v!r}")
+    names = [layer["name"] for layer in layers]
+    if len(set(names)) != len(names):
+        raise CountsError(f"counts['layers'] has duplicate names: {names}")
+    return warnings
+
+
+def get(layer: dict, key: str) -> int:
+    """A layer's count, 0 if missing (validate_counts reports missing keys)."""
+    return int(layer["counts"].get(key, 0))
+
+
+def is_ssm(layer: dict) -> bool:
+    return layer["kind"] in SSM_KINDS
+
+
+def totals(counts: dict) -> dict[str, int]:
+    """Every count key summed over layers."""
+    return {k: sum(get(layer, k) for layer in counts["layers"]) for k in COUNT_KEYS}
+
+
+def fan_in(layer: dict) -> int:
+    """Inputs per target of the mixing stage: synapses / fan-out (H for an H x 2H GLU)."""
+    return math.ceil(layer["synapses"] / layer["fan_out"]) if layer["fan_out"] else 0
+
+
+def firing_rate(counts: dict, layer: dict) -> float | None:
+    """Spikes per (neuron x time step x sample); None for layers that do not spike."""
+    if not is_ssm(layer) or layer["neurons"] == 0 or counts["network"]["kind"] == "s4d":
+        return None
+    slots = layer["neurons"] * counts["timesteps"] * counts["n_samples"]
+    return get(layer, "spikes") / slots

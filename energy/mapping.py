@@ -1,0 +1,332 @@
+"""How a network maps onto a chip: cores, chips, and what each counted event costs there.
+
+For every count key the mapping gives a *recipe*: the chip primitives one counted event
+turns into (``Term(primitive, per_event, category, native)``). A recipe is also where a
+chip's missing features are handled, and each such handling is listed as a
+``Limitation`` so the report can show it. Nothing is dropped without a line saying so.
+
+Primitives: neuromorphic ``synop``, ``graded_synop``, ``neuron_update``, ``route`` (one
+spike or message through the mesh), ``host_op`` (an operation handed to a host
+processor); conventional ``add``, ``mult``, ``mac`` and the SRAM accesses
+``mem_weight``, ``mem_acc``, ``mem_state``, ``mem_out`` (Lemaire et al. 2022).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from .catalogue import Chip
+from .counts import fan_in, get, is_ssm, totals
+
+CATEGORIES = ("synaptic", "neuron", "routing", "elementwise", "memory", "host", "static")
+# On a conventional datapath sigmoid/GELU cost this many MACs: a degree-4 polynomial or
+# rational approximation. Assumed; no source prices a transcendental at 45 nm.
+NONLINEAR_MACS = 4
+# A complex mode update on real arithmetic: Ab*s (4 mult + 2 add), + Bb*u (2 mult + 2 add),
+# readout Re(C*s) accumulated into the channel sum (2 mult + 2 add) = 6 MAC + 2 mult.
+MODE_MACS, MODE_MULTS = 6, 2
+# Emulating a complex mode with two real compartments on a fixed-function chip:
+# 4 cross-coupling weights (the 2x2 rotation), input B and readout C = 6 synaptic paths,
+# re/im exchange and readout = 3 messages per update.
+EMULATED_MODE_SYNAPSES, EMULATED_MODE_MESSAGES = 6, 3
+
+
+@dataclass(frozen=True)
+class Term:
+    primitive: str
+    per_event: float
+    category: str
+    native: bool = True
+
+
+@dataclass(frozen=True)
+class Limitation:
+    feature: str
+    native: bool
+    treatment: str
+    count_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class LayerMap:
+    name: str
+    compartments: int
+    synapse_entries: int
+    synaptic_bits: int
+    fan_in_axons: int
+    cores: int
+
+
+@dataclass
+class Mapping:
+    chip: str
+    family: str
+    layers: list[LayerMap] = field(default_factory=list)
+    cores: int = 1
+    chips: int = 1
+    avg_hops: float = 0.0
+    route_pj: float = 0.0
+    recipes: dict[str, list[Term]] = field(default_factory=dict)
+    dense_recipes: dict[str, list[Term]] = field(default_factory=dict)
+    limitations: list[Limitation] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["recipes"] = {k: [asdict(t) for t in v] for k, v in self.recipes.items()}
+        d["dense_recipes"] = {k: [asdict(t) for t in v] for k, v in self.dense_recipes.items()}
+        return d
+
+
+def map_network(counts: dict, chip: Chip) -> Mapping:
+    """Map the network described by ``counts`` onto ``chip`` (counts must be validated)."""
+    m = Mapping(chip=chip.name, family=chip.family)
+    if chip.neuromorphic:
+        _neuromorphic(counts, chip, m)
+    else:
+        _conventional(counts, chip, m)
+    _common_limitations(counts, chip, m)
+    return m
+
+
+# -- neuromorphic -----------------------------------------------------------------------
+
+def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
+    net, tot = counts["network"], totals(counts)
+    G = chip.flag("graded_spikes")
+    P = chip.flag("programmable_neurons")
+    b = chip.count("emulation_bits")
+    # a binary-weight crossbar (TrueNorth) bit-slices arbitrary real weights into b planes
+    ws = b if chip.count("weight_bits") == 1 else 1
+    lim = m.limitations.append
+
+    def msg(n: float) -> list[Term]:  # n graded values sent
+        return [Term("route", n, "routing")] if G else [Term("route", n * b, "routing", False)]
+
+    def gsyn(n: float, cat: str, sliced: bool) -> list[Term]:  # n graded synaptic events
+        if G:
+            return [Term("graded_synop", n, cat)]
+        return [Term("synop", n * b * (ws if sliced else 1), cat, False)]
+
+    def host(n: float) -> list[Term]:
+        return [Term("host_op", n, "host", False)]
+
+    nu = lambda n, cat="neuron", native=True: [Term("neuron_update", n, cat, native)]  # noqa: E731
+    layer_norm = net.get("norm") == "layer"
+    r = m.recipes
+    if P:
+        r["mode_updates"] = nu(2) + gsyn(2, "neuron", False) + msg(1)
+    else:
+        r["mode_updates"] = (nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES, "neuron", False)
+                             + msg(EMULATED_MODE_MESSAGES))
+    r["channel_updates"] = nu(1)
+    r["spikes"] = [Term("route", 1, "routing")]
+    r["spike_acs"] = [Term("synop", ws, "synaptic", ws == 1)]
+    r["messages"] = msg(1)
+    r["graded_macs"] = gsyn(1, "synaptic", True)
+    r["graded_acs"] = gsyn(1, "synaptic", False)
+    r["sigmoid"] = nu(1, "elementwise") if P else host(NONLINEAR_MACS)
+    r["gelu"] = nu(1, "elementwise") if P else host(NONLINEAR_MACS)
+    r["multiply"] = nu(1, "elementwise") if P else host(1)
+    if layer_norm:
+        r["norm_elements"] = nu(2, "elementwise") if P else host(2)
+    else:
+        r["norm_elements"] = nu(1, "elementwise")
+    r["norm_reductions"] = (msg(1) + gsyn(2, "elementwise", False)) if P else host(2)
+    r["max_reductions"] = (msg(1) + nu(1, "elementwise")) if P else host(1)
+    r["residual_adds"] = msg(1) + gsyn(1, "elementwise", False)
+
+    # -- what the chip cannot do natively, and how the recipes above treat it ------------
+    if tot["mode_updates"]:
+        if P:
+            lim(Limitation("complex SSM state", True,
+                           "Programmable neuron: one neuron per complex mode holding re and im as two "
+                           "state variables; each mode update is charged 2 neuron updates, 2 graded "
+                           "synaptic events (input B, readout C) and 1 readout message.",
+                           ("mode_updates",)))
+        else:
+            lim(Limitation("complex SSM state", False,
+                           f"Not native (real decays only). Emulated as two compartments (re, im) "
+                           f"coupled through synapses: per mode update 2 neuron updates + "
+                           f"{EMULATED_MODE_SYNAPSES}x{b if not G else 1} synops + "
+                           f"{EMULATED_MODE_MESSAGES}x{b if not G else 1} spike routes "
+                           f"(real values exchanged bit-serially with {b} bits). "
+                           "Approximate: binary spikes cannot carry the state exactly.",
+                           ("mode_updates",)))
+    if not G and (tot["messages"] or tot["graded_macs"] or tot["graded_acs"] or tot["residual_adds"]):
+        lim(Limitation("graded (multi-bit) messages", False,
+                       f"Binary spikes only. Each real value is sent as {b} binary spikes "
+                       f"(bit-serial, weights scaled by 2^k): {b} routes per message and {b} synops "
+                       f"per synaptic event; needs {b} copies of the weights.",
+                       ("messages", "graded_macs", "graded_acs", "residual_adds")))
+    if net["kind"] == "gsu" and tot["spikes"] and not G:
+        lim(Limitation("ternary spikes", False,
+                       "Two binary neurons per channel (positive and negative spike); "
+                       "doubles the channel neurons, each event still one route.", ("spikes",)))
+    if ws > 1 and (tot["spike_acs"] or tot["graded_macs"]):
+        lim(Limitation("real-valued weights", False,
+                       f"Binary crossbar (4 weights per neuron by axon type): each real mixing weight "
+                       f"is bit-sliced into {ws} binary synapses, so each synaptic event costs {ws} "
+                       "synops. Ternary GSU weights fit natively (two axon types).",
+                       ("spike_acs", "graded_macs")))
+    ops = [("sigmoid", "sigmoid (GLU)"), ("gelu", "GELU"), ("multiply", "elementwise products")]
+    for key, label in ops:
+        if tot[key]:
+            if P:
+                lim(Limitation(label, True, "Microcode/software on the programmable neuron: charged "
+                               "1 neuron update per element (an assumption; likely a lower bound for "
+                               "sigmoid/GELU).", (key,)))
+            else:
+                n = NONLINEAR_MACS if key in ("sigmoid", "gelu") else 1
+                lim(Limitation(label, False, f"Not possible on the fixed neuron model: done on a host "
+                               f"processor, {n} host op(s) per element.", (key,)))
+    if tot["norm_elements"]:
+        if layer_norm and not P:
+            lim(Limitation("LayerNorm (normalise + affine)", False,
+                           "Needs division by a per-step standard deviation: on the host, 2 host ops "
+                           "per element.", ("norm_elements",)))
+        else:
+            lim(Limitation("normalisation affine", True,
+                           f"Per-element affine in a neuron: {2 if layer_norm else 1} neuron update(s) "
+                           "per element (BatchNorm in eval mode is an affine map).", ("norm_elements",)))
+    if tot["norm_reductions"]:
+        lim(Limitation("LayerNorm mean/variance reductions", P,
+                       ("Each element sent as a graded message to reduction neurons: 1 message + 2 "
+                        "graded synaptic events per element (sum and sum of squares).") if P else
+                       "All-to-one reduction over channels each step: on the host, 2 host ops per "
+                       "element.", ("norm_reductions",)))
+    if tot["max_reductions"]:
+        lim(Limitation("GSU per-step max over channels", P,
+                       ("Max tree in programmable neurons: 1 message + 1 neuron update per element.")
+                       if P else "On the host: 1 host op (compare) per element.", ("max_reductions",)))
+
+    _place(counts, chip, m, G, P, b, ws)
+    # route cost: spike within a tile plus expected hops over the mesh the network occupies
+    if chip.has("energy", "spike_route"):
+        m.route_pj = chip.energy_pj("spike_route")
+    else:
+        per_tile = chip.count("cores_per_tile") if chip.has("capacity", "cores_per_tile") else 1
+        tiles = math.ceil(min(m.cores, chip.count("cores_per_chip")) / per_tile)
+        side = math.ceil(math.sqrt(tiles))
+        # mean Manhattan distance between two random tiles of a side x side mesh
+        m.avg_hops = 2 * (side * side - 1) / (3 * side)
+        m.route_pj = chip.energy_pj("spike_within_tile") + m.avg_hops * chip.energy_pj("tile_hop")
+
+
+def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: int) -> None:
+    """Cores per layer: the largest of the neuron, synaptic-memory and fan-in demands."""
+    net = counts["network"]
+    dirs = net["directions"]
+    npc = chip.count("neurons_per_core")
+    mem = chip.count("synaptic_memory_per_core")
+    wbits = chip.count("weight_bits")
+    fin_limit = chip.count("fan_in_per_core") if chip.has("capacity", "fan_in_per_core") else None
+    for layer in counts["layers"]:
+        graded_in = get(layer, "graded_macs") or get(layer, "graded_acs") or get(layer, "messages")
+        copies = b if (graded_in and not G) else 1   # bit-serial inputs need scaled weight copies
+        entries = layer["synapses"] * ws * copies
+        if get(layer, "graded_acs"):                  # GSU: the ternary gate matrix is a second one
+            entries += layer["synapses"] * copies
+        fin = fan_in(layer) * copies
+        if is_ssm(layer):
+            per_mode = 2 if P else EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
+            entries += layer["modes"] * dirs * per_mode * (1 if G else b)
+            split = 2 if (net["kind"] == "gsu" and not G) else 1
+            comps = layer["modes"] * dirs * (1 if P else 2) + layer["neurons"] * split + layer["fan_out"]
+        else:
+            comps = layer["neurons"]
+        bits = entries * wbits
+        cores = max(math.ceil(comps / npc), math.ceil(bits / mem), 1)
+        if fin_limit:
+            cores = max(cores, math.ceil(fin / fin_limit))
+            if fin > fin_limit:
+                m.limitations.append(Limitation(
+                    f"fan-in of {layer['name']}", False,
+                    f"{fin} input axons exceed the {fin_limit} per core: inputs split over "
+                    f"{math.ceil(fin / fin_limit)} cores and partial sums merged (merge relays not "
+                    "counted).", ()))
+        m.layers.append(LayerMap(layer["name"], comps, entries, bits, fin, cores))
+    m.cores = sum(lm.cores for lm in m.layers)   # layers do not share cores (conservative)
+    m.chips = math.ceil(m.cores / chip.count("cores_per_chip"))
+    if wbits == 1:
+        m.limitations.append(Limitation(
+            "fan-out", False, "Each neuron targets one axon of one core: fan-out to more cores needs "
+            "splitter neurons (not counted).", ()))
+
+
+# -- conventional -----------------------------------------------------------------------
+
+def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
+    mem = chip.has("memory", "access_slope")
+    syn_mem = [Term("mem_weight", 1, "memory"), Term("mem_acc", 2, "memory")] if mem else []
+    r = m.recipes
+    r["spike_acs"] = [Term("add", 1, "synaptic")] + syn_mem
+    r["graded_macs"] = [Term("mac", 1, "synaptic")] + syn_mem
+    r["graded_acs"] = [Term("add", 1, "synaptic")] + syn_mem
+    r["mode_updates"] = ([Term("mac", MODE_MACS, "neuron"), Term("mult", MODE_MULTS, "neuron")]
+                         + ([Term("mem_state", 4, "memory")] if mem else []))
+    r["channel_updates"] = ([Term("mac", 1, "neuron"), Term("add", 1, "neuron")]
+                            + ([Term("mem_out", 1, "memory")] if mem else []))
+    r["spikes"] = []
+    r["messages"] = []
+    r["sigmoid"] = [Term("mac", NONLINEAR_MACS, "elementwise")]
+    r["gelu"] = [Term("mac", NONLINEAR_MACS, "elementwise")]
+    r["multiply"] = [Term("mult", 1, "elementwise")]
+    r["norm_elements"] = [Term("mac", 2 if counts["network"].get("norm") == "layer" else 1, "elementwise")]
+    r["norm_reductions"] = [Term("mac", 1, "elementwise"), Term("add", 1, "elementwise")]
+    r["max_reductions"] = [Term("add", 1, "elementwise")]
+    r["residual_adds"] = [Term("add", 1, "elementwise")]
+    # the same network as a dense ANN: every synapse every step, state updated every step
+    d = m.dense_recipes
+    d["dense_macs"] = [Term("mac", 1, "synaptic")] + ([Term("mem_weight", 1, "memory")] if mem else [])
+    for key in ("mode_updates", "channel_updates", "sigmoid", "gelu", "multiply", "norm_elements",
+                "norm_reductions", "max_reductions", "residual_adds"):
+        d[key] = r[key]
+    tot = totals(counts)
+    if tot["spikes"] or tot["messages"]:
+        m.limitations.append(Limitation(
+            "event bookkeeping", False, "On a conventional datapath the event-driven (SNN) estimate "
+            "charges no cost for spike/message queues or the sigma-delta change test; only the "
+            "arithmetic and memory accesses they trigger.", ("spikes", "messages")))
+    if mem:
+        m.limitations.append(Limitation(
+            "memory accesses", True, "SRAM access per Lemaire et al. 2022: weight read per synaptic "
+            "op; accumulator read+write per event-driven synaptic op (dense ANN accumulates in "
+            "registers); 2 reads + 2 writes per complex state update; 1 output write per channel "
+            "update. Elementwise operands are assumed in registers.", ()))
+    else:
+        m.limitations.append(Limitation(
+            "memory accesses", True, "Inside the per-operation device figure; not charged apart.", ()))
+    m.layers = [LayerMap(layer["name"], 0, layer["synapses"], 0, fan_in(layer), 0)
+                for layer in counts["layers"]]
+
+
+# -- both -------------------------------------------------------------------------------
+
+def _common_limitations(counts: dict, chip: Chip, m: Mapping) -> None:
+    lim = m.limitations.append
+    if counts["network"]["directions"] == 2:
+        lim(Limitation("bidirectional layers", False,
+                       "The backward recurrence needs the whole sequence: the estimate assumes the "
+                       "input is buffered and replayed in reverse; buffer energy is not charged and "
+                       "the network cannot stream.", ("mode_updates",)))
+    lim(Limitation("input and output transfer", False,
+                   "Moving input samples onto the chip and logits off it is not charged.", ()))
+    if any(t.primitive == "host_op" for ts in m.recipes.values() for t in ts):
+        lim(Limitation("host round trips", False,
+                       "Values sent to the host and back: transfer energy and latency not charged; "
+                       "only the host arithmetic (host_op) is.", ()))
+    if m.chips > 1:
+        lim(Limitation("multi-chip", False, f"The network needs {m.chips} chips; inter-chip links "
+                       "are charged as on-chip hops.", ()))
+    if chip.power_mw("static_per_chip") == 0:
+        lim(Limitation("static power", False, "Not modelled for this chip: "
+                       + chip.q("power", "static_per_chip").source, ()))
+    assumed = [k for s, k, q in chip.quantities() if s == "energy" and q.kind == "assumed"
+               and float(q.canonical) > 0]
+    if assumed:
+        lim(Limitation("assumed energies", False, "These per-operation energies are assumptions, "
+                       f"not published figures: {', '.join(assumed)}.", ()))
+    if chip.name.endswith("int8"):
+        lim(Limitation("quantisation", False, "The accuracy effect of running the network in 8 bits "
+                       "is not modelled; the counts come from the float64 simulation.", ()))

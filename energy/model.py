@@ -1,0 +1,156 @@
+"""Energy = counts x per-operation costs + memory accesses + static power x run time.
+
+``estimate(counts, chip)`` returns a JSON-able dict; every energy is PER INFERENCE (one
+sample) unless its name says otherwise. The itemised ``terms`` list holds every
+(layer, count, primitive) product, so each figure in the summaries can be traced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .catalogue import Chip, load_chip
+from .counts import COUNT_KEYS, firing_rate, get, is_ssm, validate_counts
+from .mapping import CATEGORIES, Mapping, map_network
+
+PJ_PER_MW_S = 1e9  # 1 mW x 1 s = 1 mJ = 1e9 pJ
+
+
+def unit_energy_pj(chip: Chip, mapping: Mapping, counts: dict, layer: dict, primitive: str) -> float:
+    """Energy of one primitive on ``chip`` for ``layer`` (memory accesses depend on its size)."""
+    if primitive == "route":
+        return mapping.route_pj
+    if primitive.startswith("mem_"):
+        dirs = counts["network"]["directions"]
+        elements = {"mem_weight": layer["synapses"], "mem_acc": layer["fan_out"],
+                    "mem_state": 2 * layer["modes"] * dirs, "mem_out": layer["neurons"]}[primitive]
+        slope = float(chip.q("memory", "access_slope").canonical)
+        offset = float(chip.q("memory", "access_offset").canonical)
+        return slope * elements * float(chip.q("memory", "word_bits").canonical) + offset
+    return chip.energy_pj(primitive)
+
+
+def dense_counts(counts: dict, layer: dict) -> dict[str, float]:
+    """Counts of the same layer run as a dense ANN (every synapse, mode and channel every step)."""
+    steps = counts["timesteps"] * counts["n_samples"]
+    d = {k: get(layer, k) for k in ("sigmoid", "gelu", "multiply", "norm_elements",
+                                    "norm_reductions", "max_reductions", "residual_adds")}
+    d["dense_macs"] = get(layer, "dense_macs")
+    d["mode_updates"] = layer["modes"] * counts["network"]["directions"] * steps
+    d["channel_updates"] = layer["neurons"] * steps if is_ssm(layer) else 0
+    return d
+
+
+def _itemise(counts, chip, mapping, recipes, source) -> list[dict]:
+    n = counts["n_samples"]
+    terms = []
+    for layer in counts["layers"]:
+        events_of = source(layer)
+        for key, events in events_of.items():
+            for t in recipes.get(key, []):
+                unit = unit_energy_pj(chip, mapping, counts, layer, t.primitive)
+                per_inf = events / n
+                terms.append({"layer": layer["name"], "count": key, "events_per_inference": per_inf,
+                              "primitive": t.primitive, "per_event": t.per_event,
+                              "unit_energy_pj": unit, "category": t.category, "native": t.native,
+                              "energy_pj": per_inf * t.per_event * unit})
+    return terms
+
+
+def _summarise(terms: list[dict], layer_names: list[str]) -> dict:
+    by_cat = {c: 0.0 for c in CATEGORIES}
+    by_layer = {name: {"energy_pj": 0.0, "by_category": {c: 0.0 for c in CATEGORIES}}
+                for name in layer_names}
+    by_count: dict[str, float] = defaultdict(float)
+    non_native = 0.0
+    for t in terms:
+        e = t["energy_pj"]
+        by_cat[t["category"]] += e
+        by_layer[t["layer"]]["energy_pj"] += e
+        by_layer[t["layer"]]["by_category"][t["category"]] += e
+        by_count[t["count"]] += e
+        if not t["native"]:
+            non_native += e
+    return {"dynamic_energy_pj": sum(by_cat.values()), "by_category_pj": by_cat,
+            "by_layer": by_layer, "by_count_pj": dict(by_count), "non_native_energy_pj": non_native}
+
+
+def _step_time_s(counts: dict, chip: Chip, mapping: Mapping, terms: list[dict]) -> float | None:
+    if chip.step_model == "none":
+        return None
+    if chip.step_model == "fixed":
+        return chip.time_s("step_time")
+    # "loihi": cores run in parallel; a step ends when the busiest core is done + barrier sync
+    L = counts["timesteps"]
+    work = defaultdict(float)
+    t_nu, t_syn = chip.time_s("neuron_update_time"), chip.time_s("synop_time")
+    for t in terms:
+        per_step = t["events_per_inference"] * t["per_event"] / L
+        if t["primitive"] == "neuron_update":
+            work[t["layer"]] += per_step * t_nu
+        elif t["primitive"] in ("synop", "graded_synop"):
+            work[t["layer"]] += per_step * t_syn
+    slowest = max((work[lm.name] / lm.cores for lm in mapping.layers), default=0.0)
+    return chip.time_s("barrier_sync") + slowest
+
+
+def estimate(counts: dict, chip: Chip | str) -> dict:
+    """Energy of the counted run on one chip; per inference, per step, per layer, per category."""
+    warnings = validate_counts(counts)
+    chip = load_chip(chip) if not isinstance(chip, Chip) else chip
+    mapping = map_network(counts, chip)
+    names = [layer["name"] for layer in counts["layers"]]
+    L = counts["timesteps"]
+
+    snn_source = lambda layer: {k: get(layer, k) for k in COUNT_KEYS if k != "dense_macs"}  # noqa: E731
+    terms = _itemise(counts, chip, mapping, mapping.recipes, snn_source)
+    snn = _summarise(terms, names)
+    step_s = _step_time_s(counts, chip, mapping, terms)
+    run_s = None if step_s is None else step_s * L
+    static_mw = chip.power_mw("static_per_chip") * mapping.chips
+    static_pj = 0.0 if run_s is None else static_mw * run_s * PJ_PER_MW_S
+    snn["by_category_pj"]["static"] = static_pj
+    total = snn["dynamic_energy_pj"] + static_pj
+    result = {
+        "chip": chip.describe(),
+        "n_samples": counts["n_samples"], "timesteps": L,
+        "energy_pj": total,                                # per inference
+        "energy_per_timestep_pj": total / L,
+        "dynamic_energy_pj": snn["dynamic_energy_pj"],
+        "static_energy_pj": static_pj,
+        "non_native_energy_pj": snn["non_native_energy_pj"],
+        "by_category_pj": snn["by_category_pj"],
+        "by_layer": snn["by_layer"],                       # dynamic only; static is whole-chip
+        "by_count_pj": snn["by_count_pj"],
+        "step_time_s": step_s, "run_time_s": run_s,
+        "static_power_mw": static_mw,
+        "average_power_mw": (total / PJ_PER_MW_S / run_s) if run_s else None,
+        "mapping": mapping.as_dict(),
+        "firing_rates": {layer["name"]: firing_rate(counts, layer) for layer in counts["layers"]},
+        "terms": terms,
+        "warnings": warnings,
+        "ann": None,
+    }
+    if not chip.neuromorphic:
+        dterms = _itemise(counts, chip, mapping, mapping.dense_recipes,
+                          lambda layer: dense_counts(counts, layer))
+        ann = _summarise(dterms, names)
+        ann["by_category_pj"]["static"] = 0.0
+        ann["energy_pj"] = ann["dynamic_energy_pj"]
+        ann["energy_per_timestep_pj"] = ann["energy_pj"] / L
+        ann["terms"] = dterms
+        result["ann"] = ann
+        result["snn_over_ann"] = total / ann["energy_pj"] if ann["energy_pj"] else None
+    return result
+
+
+def compare(counts: dict, chips: list) -> dict:
+    """Estimate on several chips and relate each SNN estimate to every dense-ANN baseline."""
+    results = {}
+    for c in chips:
+        r = estimate(counts, c)
+        results[r["chip"]["name"]] = r
+    ann = {name: r["ann"]["energy_pj"] for name, r in results.items() if r["ann"]}
+    ratios = {name: {base: (r["energy_pj"] / e if e else None) for base, e in ann.items()}
+              for name, r in results.items()}
+    return {"chips": results, "ann_energy_pj": ann, "snn_over_ann": ratios}
