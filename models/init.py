@@ -65,5 +65,4 @@ def s4d_state_dict(*, kind: str = "binary_s4d", H: int = 16, N: int = 8, n_layer
     else:
         sd["encoder.0.weight"] = rng.normal(size=(d_input, H))
     sd["decoder.0.output_transform.weight"], sd["decoder.0.output_transform.bias"] = lin(classes, H)
-    return {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in
-            ((k, np.ascontiguousarray(np.asarray(v))) for k, v in sd.items())}
+    return {k: (np.array(v, dtype=dtype) if np.asarray(v).dtype.kind == "f" else np.array(v)) for k, v in sd.items()}

@@ -115,7 +115,11 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
             nbt = sd.get(prefix + "num_batches_tracked")
             if nbt is not None:
                 used.add(prefix + "num_batches_tracked")
-                kw["num_batches_tracked"] = int(np.asarray(nbt))
+                nbt = np.asarray(nbt)
+                if nbt.size != 1 or nbt.dtype.kind not in "iu":
+                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: expected one integer, "
+                                          f"found {nbt.dtype} array of shape {nbt.shape}")
+                kw["num_batches_tracked"] = int(nbt.reshape(-1)[0])
         return Norm(**kw)
 
     blocks = []
@@ -170,7 +174,7 @@ def validate_named(net: Network, source: str, labels: dict[str, str]) -> Network
         return validate(net)
     except CheckpointError as e:
         msg = str(e)
-        for canon in sorted(names, key=len, reverse=True):
+        for canon in sorted(labels, key=len, reverse=True):
             if msg.startswith(canon):
                 msg = labels[canon] + msg[len(canon):]
                 break

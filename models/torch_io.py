@@ -4,6 +4,7 @@ torch is optional: only .pt/.ckpt need it. Files are never unpickled beyond torc
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
                               ".pt/.pth/.ckpt (PyTorch) or .safetensors")
     torch = _torch(path)
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about old pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: refused or unreadable PyTorch file ({type(e).__name__}: {first}). Only plain "
@@ -63,7 +66,7 @@ def write_state_dict(sd: dict[str, np.ndarray], path: str | Path) -> None:
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
         from safetensors.numpy import save_file
-        save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, str(path))
+        save_file({k: np.array(v, order="C") for k, v in sd.items()}, str(path))
         return
     torch = _torch(path)
-    torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}, str(path))
+    torch.save({k: torch.from_numpy(np.array(v, order="C")) for k, v in sd.items()}, str(path))
