@@ -1,6 +1,133 @@
 """Subcommands that run networks (run, energy, raster, validate); registered by cli.build_parser."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import InputError
+
+SMALL_RUN = 100  # samples: logits go into summary.json up to this many, into results.h5 beyond
+
+
+def add_data_options(p, default_samples=None) -> None:
+    p.add_argument("checkpoint", nargs="?", default=None,
+                   help="model (.h5, .pt, .ckpt, .safetensors); default: the scenario's shipped checkpoint")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--scenario", default=None, help="scenario name (smnist, psmnist, digits); default smnist")
+    src.add_argument("--input", default=None, help=".npy array (samples, L, d_input), or (samples, L) int tokens")
+    p.add_argument("--labels", default=None, help=".npy int array (samples,) of true classes, with --input")
+    p.add_argument("--samples", type=int, default=default_samples, help="number of samples (default: all)")
+    p.add_argument("--engine", choices=("event", "dense"), default="event")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--batch-size", type=int, default=16, help="samples simulated together (memory vs speed)")
+
+
+def load_data(args):
+    """(network, x, labels or None, source description) for the data options."""
+    from models.loading import load_network
+    import scenarios
+
+    if args.input is not None and args.checkpoint is None:
+        raise InputError("--input needs a checkpoint argument (which network should run on it?)")
+    if args.input is not None:
+        x = _load_npy(args.input, "input")
+        labels = _load_npy(args.labels, "labels") if args.labels else None
+        source = args.input
+    else:
+        if args.labels:
+            raise InputError("--labels goes with --input; scenarios bring their own labels")
+        sc = scenarios.get(args.scenario or "smnist")
+        n = None if args.samples is None else max(0, args.samples)
+        x, labels = sc.load("test", n=n)
+        source = f"scenario {sc.name} (held-out split)"
+    if args.checkpoint is None:
+        sc = scenarios.get(args.scenario or "smnist")
+        if sc.checkpoint_path is None or not sc.checkpoint_path.is_file():
+            raise InputError(f"scenario {sc.name!r} has no shipped checkpoint; pass one as the first argument")
+        args.checkpoint = str(sc.checkpoint_path)
+    net = load_network(args.checkpoint, disc=getattr(args, "disc", "bilinear"),
+                       decoder=getattr(args, "decoder", "pool"), kind=getattr(args, "kind", None))
+    if args.samples is not None:
+        if args.samples <= 0:
+            raise InputError(f"--samples must be positive, found {args.samples}")
+        x = x[: args.samples]
+        labels = None if labels is None else labels[: args.samples]
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.shape[0] != len(x) or not np.issubdtype(labels.dtype, np.integer):
+            raise InputError(f"labels: expected {len(x)} integers (one per sample), found {labels.dtype} {labels.shape}")
+    return net, x, labels, source
+
+
+def _load_npy(path, what):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (the --{what} array)") from None
+    except (ValueError, OSError) as e:
+        raise InputError(f"{path}: not a readable .npy array ({e})") from None
+
+
+def cmd_run(args) -> int:
+    from simulator.counting import counts_report
+    from simulator.engine import run
+    from simulator.report import console_summary, write_spikes
+
+    net, x, labels, source = load_data(args)
+    result = run(net, x, engine=args.engine, dtype=args.dtype, batch_size=args.batch_size, progress=True)
+    summary = run_summary(net, result, labels, args, source)
+    print(console_summary(summary))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        if result.samples > SMALL_RUN:
+            write_results(out / "results.h5", result, labels)
+            summary["results_file"] = "results.h5"
+        else:
+            summary["logits"] = result.logits.tolist()
+        write_spikes(out / "spikes.h5", result)
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        (out / "counts.json").write_text(json.dumps(counts_report(net, result), indent=1))
+        print(f"wrote {out}/summary.json, spikes.h5, counts.json" + (", results.h5" if result.samples > SMALL_RUN else ""))
+    return 0
+
+
+def run_summary(net, result, labels, args, source) -> dict:
+    from simulator.counting import totals
+    preds = result.predictions
+    s = {
+        "checkpoint": str(args.checkpoint), "input": source, "engine": args.engine, "dtype": args.dtype,
+        "samples": result.samples, "timesteps": result.timesteps,
+        "network": {"kind": net.kind, "n_layers": net.n_layers, "H": net.H, "N": net.N,
+                    "directions": net.directions, "classes": net.classes},
+        "predictions": preds.tolist(),
+        "firing_rates": result.firing_rates(),
+        "op_counts": totals(result.counts),
+        "wall_time_s": round(result.wall_time_s, 4),
+    }
+    if labels is not None:
+        s["labels"] = labels.tolist()
+        s["accuracy"] = float(np.mean(preds == labels))
+    return s
+
+
+def write_results(path: Path, result, labels) -> None:
+    import h5py
+    with h5py.File(path, "w") as f:
+        f["logits"] = result.logits
+        f["predictions"] = result.predictions
+        if labels is not None:
+            f["labels"] = labels
+        for layer, fields in result.counts.items():
+            for k, v in fields.items():
+                f[f"counts_per_sample/{layer}/{k}"] = v
+
 
 def register(sub, add_import_options) -> None:
-    pass
+    p = sub.add_parser("run", help="simulate a checkpoint spike by spike (default: shipped sMNIST Binary S4D)")
+    add_data_options(p)
+    p.add_argument("--out", default=None, help="directory for summary.json, spikes.h5, counts.json")
+    add_import_options(p)
+    p.set_defaults(func=cmd_run)

@@ -98,3 +98,32 @@ class Counter:
         dec["graded_macs"] += int(np.count_nonzero(net.decoder.weight))
         dec["dense_macs"] += net.decoder.weight.size
         return out
+
+
+def totals(per_sample: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, int]]:
+    """Per-layer totals over samples, as plain ints (JSON-ready)."""
+    return {layer: {f: int(v.sum()) for f, v in fields.items()} for layer, fields in per_sample.items()}
+
+
+def counts_report(net, result) -> dict:
+    """The counts document that energy/ reads (schema: docs/operation-counts.md)."""
+    H, n2 = net.H, net.N // 2
+    tot = totals(result.counts)
+    mixing_width = H if net.kind == "gsu" else 2 * H
+    layers = [{"name": "encoder", "kind": net.encoder.kind, "neurons": H, "modes": 0,
+               "synapses": int(net.encoder.weight.size) if net.encoder.kind == "linear" else 0,
+               "fan_out": H if net.encoder.kind == "linear" else 0, "counts": tot["encoder"]}]
+    for i in range(net.n_layers):
+        synapses = H * mixing_width + (H * H if net.kind == "gsu" else 0)
+        layers.append({"name": f"layer{i}", "kind": net.kind, "neurons": H, "modes": H * n2,
+                       "synapses": synapses, "fan_out": mixing_width, "counts": tot[f"layer{i}"]})
+    layers.append({"name": "decoder", "kind": net.decoder.mode, "neurons": net.classes, "modes": 0,
+                   "synapses": int(net.decoder.weight.size), "fan_out": net.classes, "counts": tot["decoder"]})
+    return {
+        "n_samples": result.samples, "timesteps": result.timesteps,
+        "network": {"kind": net.kind, "n_layers": net.n_layers, "H": H, "N": net.N, "directions": net.directions,
+                    "d_input": net.d_input, "classes": net.classes, "encoder": net.encoder.kind,
+                    "norm": net.norm_kind, "prenorm": net.prenorm, "parameter_count": net.parameter_count,
+                    "footprint_bytes": net.footprint_bytes},
+        "layers": layers,
+    }

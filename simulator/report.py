@@ -1,0 +1,60 @@
+"""Run outputs: the console summary and the sparse spike file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def _si(n: float) -> str:
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g} {suffix}"
+    return f"{n:.3g}"
+
+
+def console_summary(s: dict) -> str:
+    net = s["network"]
+    lines = [f"{s['checkpoint']}: {net['kind']}, {net['n_layers']} layers, H={net['H']}, N={net['N']}"
+             f"{', bidirectional' if net['directions'] == 2 else ''}",
+             f"input: {s['input']}: {s['samples']} samples x {s['timesteps']} steps; "
+             f"{s['engine']} engine, {s['dtype']}, {s['wall_time_s']:.2f} s"]
+    if "accuracy" in s:
+        correct = int(round(s["accuracy"] * s["samples"]))
+        lines.append(f"accuracy: {100 * s['accuracy']:.2f} % ({correct}/{s['samples']})")
+    if s["firing_rates"]:
+        lines.append("firing rate per layer (spikes per step per channel): "
+                     + ", ".join(f"{r:.3f}" for r in s["firing_rates"]))
+    cols = ("spikes", "spike_acs", "messages", "graded_macs", "graded_acs", "mode_updates", "dense_macs")
+    lines.append("operations per sample:")
+    lines.append(f"  {'layer':<8}" + "".join(f"{c:>14}" for c in cols))
+    n = max(1, s["samples"])
+    for layer, fields in s["op_counts"].items():
+        lines.append(f"  {layer:<8}" + "".join(f"{_si(fields[c] / n):>14}" for c in cols))
+    return "\n".join(lines)
+
+
+def write_spikes(path: Path, result) -> None:
+    """Sparse events per layer (sample, t, neuron, value) and per-layer spike counts per sample."""
+    with h5py.File(path, "w") as f:
+        f.attrs["samples"] = result.samples
+        f.attrs["timesteps"] = result.timesteps
+        f.attrs["channels"] = result.channels
+        f.attrs["layout"] = "one group per layer; event i is (sample[i], t[i], neuron[i]) with value[i] in {-1, +1}"
+        for i, ev in enumerate(result.spikes):
+            g = f.create_group(f"layer{i}")
+            for name in ("sample", "t", "neuron", "value"):
+                g.create_dataset(name, data=getattr(ev, name), compression="gzip" if len(ev) > 10000 else None)
+            g["spikes_per_sample"] = np.bincount(ev.sample, minlength=result.samples)
+
+
+def read_spikes(path: Path):
+    """The inverse of write_spikes: list of SpikeEvents and (samples, timesteps, channels)."""
+    from simulator.recording import SpikeEvents
+    with h5py.File(path, "r") as f:
+        n = len([k for k in f.keys() if k.startswith("layer")])
+        events = [SpikeEvents(*(f[f"layer{i}/{name}"][()] for name in ("sample", "t", "neuron", "value")))
+                  for i in range(n)]
+        shape = (int(f.attrs["samples"]), int(f.attrs["timesteps"]), int(f.attrs["channels"]))
+    return events, shape
