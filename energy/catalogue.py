@@ -20,6 +20,9 @@ CHIP_DIR = Path(__file__).parent / "chips"
 KINDS = ("measured", "simulated", "derived", "assumed")
 FAMILIES = ("neuromorphic", "conventional")
 STEP_MODELS = ("loihi", "fixed", "none")
+# report order: neuromorphic chips first, then the conventional baselines
+DEFAULT_CHIPS = ["loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2",
+                 "cmos45-fp32", "cmos45-int8", "cpu", "gpu"]
 
 # unit -> factor to the canonical unit of its dimension
 _ENERGY = {"fJ": 1e-3, "pJ": 1.0, "nJ": 1e3, "uJ": 1e6, "µJ": 1e6, "mJ": 1e9}

@@ -13,6 +13,8 @@ COUNT_KEYS = (
     "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
     "max_reductions", "residual_adds", "dense_macs",
 )
+# Optional keys the engines may add; read when present, never required.
+OPTIONAL_KEYS = ("dense_mode_updates",)  # modes x directions x steps: the dense-ANN state work
 SSM_KINDS = ("binary_s4d", "gsu", "s4d")
 NETWORK_KEYS = ("kind", "n_layers", "H", "N", "directions")
 LAYER_KEYS = ("name", "kind", "neurons", "modes", "synapses", "fan_out", "counts")
@@ -54,12 +56,13 @@ def validate_counts(counts: dict) -> list[str]:
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise CountsError(f"{where}['{key}'] must be a non-negative integer, found {v!r}")
         c = layer["counts"]
-        unknown = sorted(set(c) - set(COUNT_KEYS))
+        unknown = sorted(set(c) - set(COUNT_KEYS) - set(OPTIONAL_KEYS))
         if unknown:
             raise CountsError(f"{where}['counts'] has unknown keys {unknown}; known: {', '.join(COUNT_KEYS)}")
-        for key in COUNT_KEYS:
+        for key in COUNT_KEYS + OPTIONAL_KEYS:
             if key not in c:
-                warnings.append(f"layer {layer['name']}: count '{key}' missing, read as 0")
+                if key in COUNT_KEYS:
+                    warnings.append(f"layer {layer['name']}: count '{key}' missing, read as 0")
                 continue
             v = c[key]
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:

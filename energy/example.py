@@ -31,17 +31,24 @@ def synthetic_counts(kind: str = "binary_s4d", n_layers: int = 3, H: int = 48, N
         fan_out = H if gsu else 2 * H
         spikes = int(rates[i] * H * steps)
         msgs = int(change_fraction * H * steps)
+        in_msgs = int(change_fraction * H * steps)   # the layer's input values that changed
         c = {**zero,
              "mode_updates": int(0.98 * modes * directions * steps),  # a few all-zero states skipped
+             "dense_mode_updates": modes * directions * steps,
              "channel_updates": H * steps, "spikes": spikes, "spike_acs": spikes * fan_out,
-             "messages": msgs, "norm_elements": H * steps if norm != "none" else 0,
+             # as the engines count: input drive Bb*u is one graded MAC per mode per changed input
+             "messages": in_msgs, "graded_macs": in_msgs * (N // 2),
+             "norm_elements": H * steps if norm != "none" else 0,
              "residual_adds": H * steps, "dense_macs": H * fan_out * steps}
+        out_msgs = int(change_fraction * H * steps)   # graded outputs that changed (GSU gate, S4D)
         if gsu:
-            c.update(graded_acs=msgs * H, multiply=H * steps, gelu=H * steps,
+            c.update(messages=in_msgs + out_msgs, graded_acs=out_msgs * (2 * H // 3),
+                     multiply=H * steps, gelu=H * steps,
                      norm_elements=c["norm_elements"] + H * steps, norm_reductions=H * steps,
                      max_reductions=H * steps, dense_macs=2 * H * H * steps)
         elif kind == "s4d":
-            c.update(spikes=0, spike_acs=0, gelu=H * steps, graded_macs=msgs * fan_out,
+            c.update(spikes=0, spike_acs=0, gelu=H * steps, messages=in_msgs + out_msgs,
+                     graded_macs=c["graded_macs"] + out_msgs * fan_out,
                      sigmoid=H * steps, multiply=H * steps)
         else:
             c.update(sigmoid=H * steps, multiply=H * steps)

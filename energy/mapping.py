@@ -23,13 +23,16 @@ CATEGORIES = ("synaptic", "neuron", "routing", "elementwise", "memory", "host", 
 # On a conventional datapath sigmoid/GELU cost this many MACs: a degree-4 polynomial or
 # rational approximation. Assumed; no source prices a transcendental at 45 nm.
 NONLINEAR_MACS = 4
-# A complex mode update on real arithmetic: Ab*s (4 mult + 2 add), + Bb*u (2 mult + 2 add),
-# readout Re(C*s) accumulated into the channel sum (2 mult + 2 add) = 6 MAC + 2 mult.
-MODE_MACS, MODE_MULTS = 6, 2
-# Emulating a complex mode with two real compartments on a fixed-function chip:
-# 4 cross-coupling weights (the 2x2 rotation), input B and readout C = 6 synaptic paths,
-# re/im exchange and readout = 3 messages per update.
-EMULATED_MODE_SYNAPSES, EMULATED_MODE_MESSAGES = 6, 3
+# A complex mode update on real arithmetic: Ab*s (4 mult + 2 add = 2 MAC + 2 mult) and the
+# readout Re(C*s) accumulated into the channel sum (2 mult + 2 add = 2 MAC): 4 MAC + 2 mult.
+# The input drive Bb*u is NOT in it: the engines count it as graded_macs (one per mode each
+# time the channel's input changes). The dense ANN has no such count, so its mode update
+# also carries Bb*u (2 mult + 2 add): 6 MAC + 2 mult.
+MODE_MACS, MODE_MULTS, DENSE_MODE_MACS = 4, 2, 6
+# Emulating a complex mode with two real compartments on a fixed-function chip: 4
+# cross-coupling weights (the 2x2 rotation) + readout C = 5 synaptic events and re/im
+# exchange + readout = 3 messages per update (input B arrives through graded_macs).
+EMULATED_MODE_SYNAPSES, EMULATED_MODE_MESSAGES = 5, 3
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
     layer_norm = net.get("norm") == "layer"
     r = m.recipes
     if P:
-        r["mode_updates"] = nu(2) + gsyn(2, "neuron", False) + msg(1)
+        r["mode_updates"] = nu(2) + gsyn(1, "neuron", False) + msg(1)
     else:
         r["mode_updates"] = (nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES, "neuron", False)
                              + msg(EMULATED_MODE_MESSAGES))
@@ -141,8 +144,9 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
         if P:
             lim(Limitation("complex SSM state", True,
                            "Programmable neuron: one neuron per complex mode holding re and im as two "
-                           "state variables; each mode update is charged 2 neuron updates, 2 graded "
-                           "synaptic events (input B, readout C) and 1 readout message.",
+                           "state variables; each mode update is charged 2 neuron updates, 1 graded "
+                           "synaptic event and 1 message for the readout C into the channel neuron "
+                           "(the input drive B is counted as graded_macs).",
                            ("mode_updates",)))
         else:
             lim(Limitation("complex SSM state", False,
@@ -229,7 +233,7 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
             entries += layer["synapses"] * copies
         fin = fan_in(layer) * copies
         if is_ssm(layer):
-            per_mode = 2 if P else EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
+            per_mode = 2 if P else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
             entries += layer["modes"] * dirs * per_mode * (1 if G else b)
             split = 2 if (net["kind"] == "gsu" and not G) else 1
             comps = layer["modes"] * dirs * (1 if P else 2) + layer["neurons"] * split + layer["fan_out"]
@@ -279,7 +283,9 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     # the same network as a dense ANN: every synapse every step, state updated every step
     d = m.dense_recipes
     d["dense_macs"] = [Term("mac", 1, "synaptic")] + ([Term("mem_weight", 1, "memory")] if mem else [])
-    for key in ("mode_updates", "channel_updates", "sigmoid", "gelu", "multiply", "norm_elements",
+    d["mode_updates"] = ([Term("mac", DENSE_MODE_MACS, "neuron"), Term("mult", MODE_MULTS, "neuron")]
+                         + ([Term("mem_state", 4, "memory")] if mem else []))
+    for key in ("channel_updates", "sigmoid", "gelu", "multiply", "norm_elements",
                 "norm_reductions", "max_reductions", "residual_adds"):
         d[key] = r[key]
     tot = totals(counts)

@@ -36,7 +36,8 @@ def dense_counts(counts: dict, layer: dict) -> dict[str, float]:
     d = {k: get(layer, k) for k in ("sigmoid", "gelu", "multiply", "norm_elements",
                                     "norm_reductions", "max_reductions", "residual_adds")}
     d["dense_macs"] = get(layer, "dense_macs")
-    d["mode_updates"] = layer["modes"] * counts["network"]["directions"] * steps
+    d["mode_updates"] = layer["counts"].get(
+        "dense_mode_updates", layer["modes"] * counts["network"]["directions"] * steps)
     d["channel_updates"] = layer["neurons"] * steps if is_ssm(layer) else 0
     return d
 
