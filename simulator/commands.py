@@ -96,6 +96,7 @@ def cmd_run(args) -> int:
 
 def run_summary(net, result, labels, args, source) -> dict:
     from simulator.counting import totals
+    from simulator.neurobench import neurobench_metrics
     preds = result.predictions
     s = {
         "checkpoint": str(args.checkpoint), "input": source, "engine": args.engine, "dtype": args.dtype,
@@ -105,6 +106,7 @@ def run_summary(net, result, labels, args, source) -> dict:
         "predictions": preds.tolist(),
         "firing_rates": result.firing_rates(),
         "op_counts": totals(result.counts),
+        "neurobench": neurobench_metrics(net, result),
         "wall_time_s": round(result.wall_time_s, 4),
     }
     if labels is not None:

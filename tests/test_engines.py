@@ -140,3 +140,18 @@ def test_recording_is_sparse_and_traces_pick_neurons(rng):
     ref = reference.forward(net, x)
     assert np.array_equal(r.traces[0], ref.layers[0].pre[:, :, [1, 5]]) or np.allclose(r.traces[0], ref.layers[0].pre[:, :, [1, 5]], atol=1e-12)
     assert len(r.spikes[1]) == int(ref.layers[1].spikes.sum())
+
+
+def test_neurobench_fields_by_hand(rng):
+    from simulator.neurobench import neurobench_metrics
+    net, _ = make_net(kind="binary_s4d", H=4, N=2, n_layers=2)
+    x = rng.normal(size=(2, 6, 1))
+    r = run(net, x)
+    ref = reference.forward(net, x)
+    m = neurobench_metrics(net, r)
+    spikes = sum(int(layer.spikes.sum()) for layer in ref.layers)
+    assert m["ActivationSparsity"] == pytest.approx(1 - spikes / (2 * 6 * 4 * 2))
+    acs = sum(int((layer.spikes * np.count_nonzero(b.mixing.weight, axis=0)).sum()) for layer, b in zip(ref.layers, net.blocks))
+    assert m["Effective_ACs"] == pytest.approx(acs / 2)
+    assert m["Dense"] == 6 * 4 * 1 + 2 * 6 * 8 * 4 + 10 * 4
+    assert m["ConnectionSparsity"] == 0.0 and m["ParameterCount"] == net.parameter_count

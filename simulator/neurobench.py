@@ -1,0 +1,31 @@
+"""NeuroBench-style metrics from our counts (definitions: docs/operation-counts.md)."""
+from __future__ import annotations
+
+import numpy as np
+
+from models.spec import GSUMixing
+
+
+def neurobench_metrics(net, result) -> dict:
+    n = max(1, result.samples)
+    tot = {f: sum(int(layer[f].sum()) for layer in result.counts.values())
+           for f in next(iter(result.counts.values()))}
+    spiking_slots = result.samples * result.timesteps * result.channels * (len(result.spikes) if net.kind != "s4d" else 0)
+    spikes = sum(len(s) for s in result.spikes)
+    matrices = [net.decoder.weight] + ([net.encoder.weight] if net.encoder.kind == "linear" else [])
+    for b in net.blocks:
+        matrices.append(b.mixing.weight)
+        if isinstance(b.mixing, GSUMixing):
+            matrices.append(b.mixing.ternary_weight())
+    weights = sum(m.size for m in matrices)
+    zeros = sum(m.size - np.count_nonzero(m) for m in matrices)
+    return {
+        "Effective_ACs": (tot["spike_acs"] + tot["graded_acs"]) / n,
+        "Effective_MACs": tot["graded_macs"] / n,
+        "Dense": tot["dense_macs"] / n,
+        "ActivationSparsity": (1.0 - spikes / spiking_slots) if spiking_slots else 0.0,
+        "MembraneUpdates": (tot["mode_updates"] + tot["channel_updates"]) / n,
+        "ParameterCount": net.parameter_count,
+        "Footprint": net.footprint_bytes,
+        "ConnectionSparsity": zeros / weights,
+    }
