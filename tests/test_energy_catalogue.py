@@ -1,0 +1,87 @@
+"""Chip catalogue: every number has value, unit, source and kind; user files load; errors name the key."""
+
+import tomllib
+
+import pytest
+
+from energy.catalogue import CHIP_DIR, DEFAULT_CHIPS, KINDS, ChipFileError, list_chips, load_chip
+
+SECTIONS = ("energy", "power", "timing", "capacity", "capabilities", "memory")
+
+
+def test_catalogue_has_the_nine_chips():
+    assert set(list_chips()) == {"loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2",
+                                 "cmos45-fp32", "cmos45-int8", "cpu", "gpu"}
+    assert sorted(DEFAULT_CHIPS) == list_chips()
+
+
+@pytest.mark.parametrize("path", sorted(CHIP_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_number_is_sourced(path):
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert raw["chip"]["name"] == path.stem
+    n = 0
+    for section in SECTIONS:
+        for key, q in raw.get(section, {}).items():
+            where = f"{path.name} [{section}] {key}"
+            assert isinstance(q, dict), where
+            assert {"value", "unit", "source", "kind", "secondary"} <= set(q), where
+            assert q["kind"] in KINDS, where
+            assert isinstance(q["secondary"], bool), where
+            assert len(q["source"]) > 10, where
+            assert isinstance(q["value"], (int, float, bool)), where
+            n += 1
+    assert n >= 7
+    chip = load_chip(path.stem)
+    assert sum(1 for _ in chip.quantities()) == n
+
+
+def test_loihi2_energies_are_marked_assumed():
+    chip = load_chip("loihi2")
+    for key, q in chip.sections["energy"].items():
+        assert q.kind == "assumed", key
+    assert chip.flag("graded_spikes") and chip.flag("programmable_neurons")
+    assert chip.count("message_bits") == 24
+
+
+def test_neuromorphic_chips_have_capacities_and_capabilities():
+    for name in ("loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2"):
+        chip = load_chip(name)
+        for key in ("cores_per_chip", "neurons_per_core", "synaptic_memory_per_core",
+                    "weight_bits", "state_bits", "message_bits"):
+            assert chip.count(key) > 0, (name, key)
+        assert chip.step_model in ("loihi", "fixed")
+    assert not load_chip("truenorth").flag("graded_spikes")
+    assert load_chip("truenorth").count("fan_in_per_core") == 256
+
+
+def test_user_chip_file_by_path(tmp_path):
+    text = (CHIP_DIR / "loihi.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "loihi"', 'name = "my-loihi"').replace("value = 23.6", "value = 10.0")
+    p = tmp_path / "my-loihi.toml"
+    p.write_text(text, encoding="utf-8")
+    chip = load_chip(str(p))
+    assert chip.name == "my-loihi" and chip.energy_pj("synop") == 10.0
+    assert load_chip(p).path == str(p)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace('unit = "pJ", kind = "simulated"', 'unit = "pW", kind = "simulated"', 1), "unit 'pW'"),
+    (lambda t: t.replace('kind = "simulated"', 'kind = "guessed"', 1), "kind must be one of"),
+    (lambda t: t.replace('neuron_update = { value = 81.0', 'neuron_updatex = { value = 81.0'), "needs \\[energy\\] neuron_update"),
+    (lambda t: t.replace('step_model = "loihi"', 'step_model = "magic"'), "step_model"),
+    (lambda t: t.replace("value = 23.6", "value = -1"), "non-negative"),
+    (lambda t: t + "\n[weird]\nx = 1\n", "unknown section"),
+])
+def test_broken_chip_files_say_what_is_wrong(tmp_path, edit, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(edit((CHIP_DIR / "loihi.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ChipFileError, match=message) as exc:
+        load_chip(p)
+    assert str(p) in str(exc.value)
+
+
+def test_unknown_chip_name_lists_the_catalogue():
+    with pytest.raises(ChipFileError, match="loihi2"):
+        load_chip("loihi3")
+    with pytest.raises(ChipFileError, match="does not exist"):
+        load_chip("/nonexistent/chip.toml")
