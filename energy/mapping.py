@@ -46,7 +46,7 @@ class Term:
 @dataclass(frozen=True)
 class Limitation:
     feature: str
-    native: bool
+    native: bool | None      # None: a caveat of the estimate, not a missing chip feature
     treatment: str
     count_keys: tuple[str, ...] = ()
 
@@ -291,18 +291,18 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     tot = totals(counts)
     if tot["spikes"] or tot["messages"]:
         m.limitations.append(Limitation(
-            "event bookkeeping", False, "On a conventional datapath the event-driven (SNN) estimate "
+            "event bookkeeping", None, "On a conventional datapath the event-driven (SNN) estimate "
             "charges no cost for spike/message queues or the sigma-delta change test; only the "
             "arithmetic and memory accesses they trigger.", ("spikes", "messages")))
     if mem:
         m.limitations.append(Limitation(
-            "memory accesses", True, "SRAM access per Lemaire et al. 2022: weight read per synaptic "
+            "memory accesses", None, "SRAM access per Lemaire et al. 2022: weight read per synaptic "
             "op; accumulator read+write per event-driven synaptic op (dense ANN accumulates in "
             "registers); 2 reads + 2 writes per complex state update; 1 output write per channel "
             "update. Elementwise operands are assumed in registers.", ()))
     else:
         m.limitations.append(Limitation(
-            "memory accesses", True, "Inside the per-operation device figure; not charged apart.", ()))
+            "memory accesses", None, "Inside the per-operation device figure; not charged apart.", ()))
     m.layers = [LayerMap(layer["name"], 0, layer["synapses"], 0, fan_in(layer), 0)
                 for layer in counts["layers"]]
 
@@ -316,23 +316,33 @@ def _common_limitations(counts: dict, chip: Chip, m: Mapping) -> None:
                        "The backward recurrence needs the whole sequence: the estimate assumes the "
                        "input is buffered and replayed in reverse; buffer energy is not charged and "
                        "the network cannot stream.", ("mode_updates",)))
-    lim(Limitation("input and output transfer", False,
+    lim(Limitation("input and output transfer", None,
                    "Moving input samples onto the chip and logits off it is not charged.", ()))
     if any(t.primitive == "host_op" for ts in m.recipes.values() for t in ts):
-        lim(Limitation("host round trips", False,
+        lim(Limitation("host round trips", None,
                        "Values sent to the host and back: transfer energy and latency not charged; "
                        "only the host arithmetic (host_op) is.", ()))
     if m.chips > 1:
-        lim(Limitation("multi-chip", False, f"The network needs {m.chips} chips; inter-chip links "
+        lim(Limitation("multi-chip", None, f"The network needs {m.chips} chips; inter-chip links "
                        "are charged as on-chip hops.", ()))
     if chip.power_mw("static_per_chip") == 0:
-        lim(Limitation("static power", False, "Not modelled for this chip: "
+        lim(Limitation("static power", None, "Not modelled for this chip: "
                        + chip.q("power", "static_per_chip").source, ()))
+    elif chip.neuromorphic and m.cores < m.chips * chip.count("cores_per_chip"):
+        lim(Limitation("static power", None, f"Charged for {m.chips} whole chip(s) although the "
+                       f"network uses {m.cores} of {m.chips * chip.count('cores_per_chip')} cores "
+                       "(unused cores are assumed not power-gated).", ()))
+    # name the assumed energies this estimate actually uses
+    used = {t.primitive for ts in m.recipes.values() for t in ts}
+    if "route" in used and not chip.has("energy", "spike_route"):
+        used |= {"spike_within_tile", "tile_hop"}
+    elif "route" in used:
+        used.add("spike_route")
     assumed = [k for s, k, q in chip.quantities() if s == "energy" and q.kind == "assumed"
-               and float(q.canonical) > 0]
+               and float(q.canonical) > 0 and k in used]
     if assumed:
-        lim(Limitation("assumed energies", False, "These per-operation energies are assumptions, "
+        lim(Limitation("assumed energies", None, "These per-operation energies are assumptions, "
                        f"not published figures: {', '.join(assumed)}.", ()))
     if chip.name.endswith("int8"):
-        lim(Limitation("quantisation", False, "The accuracy effect of running the network in 8 bits "
+        lim(Limitation("quantisation", None, "The accuracy effect of running the network in 8 bits "
                        "is not modelled; the counts come from the float64 simulation.", ()))

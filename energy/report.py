@@ -221,12 +221,17 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
         m = r["mapping"]
         neuro = r["chip"]["family"] == "neuromorphic"
         rows.append([_label(r), fmt_energy(r["energy_pj"]), fmt_energy(r["energy_per_timestep_pj"]),
-                     fmt_energy(r["dynamic_energy_pj"]), fmt_energy(r["static_energy_pj"]),
+                     fmt_energy(r["dynamic_energy_pj"]),
+                     fmt_energy(r["static_energy_pj"]) if r["static_power_mw"] else "not modelled",
                      f"{100 * r['non_native_energy_pj'] / r['energy_pj']:.0f} %" if r["energy_pj"] else "0 %",
                      str(m["cores"]) if neuro else "-", str(m["chips"]) if neuro else "-",
                      fmt_time(r["step_time_s"]), fmt_time(r["run_time_s"]),
                      fmt_power(r["average_power_mw"])])
     B.append(("table", rows))
+    B.append(("p", "'not native': share of the energy spent emulating what the chip cannot do "
+                   "(bit-serial graded values, complex state from real compartments, bit-sliced "
+                   "weights) or handing it to a host. 'static': leakage x run time; where a chip's "
+                   "file has no sourced static figure it is 'not modelled' (see the caveats per chip)."))
     B.append(("img", "energy_per_chip", "Energy per inference per chip, and its split by category"))
     B.append(("h2", "SNN vs dense ANN"))
     bases = list(data["ann_energy_pj"])
@@ -277,9 +282,10 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
             B.append(("table", rows))
             B.append(("p", f"{m['cores']} cores on {m['chips']} chip(s); route energy "
                            f"{fmt_energy(m['route_pj'])} per spike/message ({m['avg_hops']:.2f} hops)."))
-        rows = [["feature", "native", "how the estimate treats it"]]
+        rows = [["feature", "native on chip", "how the estimate treats it"]]
         for lim in m["limitations"]:
-            rows.append([lim["feature"], "yes" if lim["native"] else "NO", lim["treatment"]])
+            native = {True: "yes", False: "NO", None: "caveat"}[lim["native"]]
+            rows.append([lim["feature"], native, lim["treatment"]])
         B.append(("table", rows))
         rows = [["count", "charged per event as"]]
         for key, terms in m["recipes"].items():
@@ -377,14 +383,18 @@ def build_data(counts: dict, chips: list | None = None, title: str = "Energy est
             "assumptions": ASSUMPTIONS, "warnings": warnings}
 
 
-def write_reports(counts: dict, chips: list | None = None, out_dir: str | Path = "energy-report",
-                  title: str = "Energy estimate") -> dict:
+def write_reports(counts: dict | str | Path, chips: list | None = None,
+                  out_dir: str | Path = "energy-report", title: str = "Energy estimate") -> dict:
     """Write energy.json, energy.md, energy.html and one PNG per figure into ``out_dir``.
 
-    counts: the engines' operation counts (see energy/counts.py); chips: catalogue names
-    and/or paths to chip TOML files (default: the whole catalogue). Returns the data
-    written to energy.json, with ``files`` listing every path written.
+    counts: the engines' operation counts (a dict, or the path of a JSON file holding one;
+    see energy/counts.py); chips: catalogue names and/or paths to chip TOML files (default:
+    the whole catalogue, energy.catalogue.DEFAULT_CHIPS). Returns the data written to
+    energy.json, with ``files`` listing every path written. Raises CountsError or
+    ChipFileError (both ValueError) with a message naming what is wrong.
     """
+    if isinstance(counts, (str, Path)):
+        counts = json.loads(Path(counts).read_text(encoding="utf-8"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = build_data(counts, chips, title)
