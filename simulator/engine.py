@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from models.errors import InputError
-from models.reference import apply_norm, check_input, gelu, glu, gsu_spikes, layer_norm
+from models.reference import apply_norm, check_input, gelu, gsu_spikes, layer_norm
 from models.spec import Network
 from simulator import kernels
 from simulator.compiled import CompiledNetwork, compile_network
@@ -153,7 +153,7 @@ class Simulation:
                 else:
                     kernels.graded_dense(act, layer.w_rows, layer.bias, z)
             t1 = time.perf_counter()
-            out = glu(z)
+            out = kernels.glu(z)
         self.stage_time_s["mixing"] += t1 - t0
         self.stage_time_s["elementwise"] += time.perf_counter() - t1
         return out, spikes, act
@@ -181,6 +181,8 @@ class Simulation:
 
 def _sort(parts: list[SpikeEvents]) -> list[SpikeEvents]:
     """Chunks come in time order; order events by (sample, t, neuron) as SpikeEvents promises."""
+    if len(parts) <= 1:
+        return parts  # one chunk: np.nonzero already gave (sample, t, neuron) order
     ev = SpikeEvents.concat(parts)
     order = np.lexsort((ev.neuron, ev.t, ev.sample))
     return [SpikeEvents(ev.sample[order], ev.t[order], ev.neuron[order], ev.value[order])]

@@ -259,3 +259,16 @@ def pool_sum(h, pool):
         for t in range(L):
             for j in range(H):
                 pool[b, j] += h[b, t, j]
+
+
+@njit(cache=True, parallel=True)
+def glu(z):
+    """out = z[..., :H] * sigmoid(z[..., H:]), with the same formula as models.reference.glu."""
+    B, L, m = z.shape
+    H = m // 2
+    out = np.empty((B, L, H), z.dtype)
+    for b in prange(B):
+        for t in range(L):
+            for j in range(H):
+                out[b, t, j] = z[b, t, j] * (1.0 / (1.0 + np.exp(-z[b, t, H + j])))
+    return out

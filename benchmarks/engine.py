@@ -1,0 +1,156 @@
+"""Engine speed, all in one process on the same inputs (issue 3):
+
+* roofline: the bare SSM recurrence kernel (no bookkeeping), the ceiling for mode updates on this machine;
+* dense engine, event engine (whole network, float64);
+* a plain numpy per-step loop (vectorised over batch, channels and modes; a loop over time);
+* the mixing stage alone at a controlled firing rate (event vs dense kernel on the same spike trains).
+
+Reports complex mode updates per second and synaptic events per second, and the ratios the targets name.
+Usage: python benchmarks/engine.py [--quick] [--pathx] [--json OUT.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.init import s4d_state_dict  # noqa: E402
+from models.paper_layout import network_from_state_dict  # noqa: E402
+from models.reference import apply_norm, glu  # noqa: E402
+from simulator import kernels  # noqa: E402
+from simulator.compiled import compile_network  # noqa: E402
+from simulator.engine import run  # noqa: E402
+
+
+def best_of(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def numpy_loop(net, x):
+    """The baseline a researcher would write first: numpy, one time step at a time (unidirectional)."""
+    cn = compile_network(net)
+    h = x @ net.encoder.weight.T + net.encoder.bias
+    B, L, H = h.shape
+    for layer in cn.layers:
+        A = layer.a_re + 1j * layer.a_im
+        Bb = layer.b_re + 1j * layer.b_im
+        C = layer.c_re[0] + 1j * layer.c_im[0]
+        s = np.zeros((B, H, A.shape[1]), complex)
+        out = np.empty_like(h)
+        for t in range(L):
+            u = h[:, t]
+            s = A * s + Bb * u[:, :, None]
+            y = 2 * (C * s).sum(-1).real + layer.d * u
+            sp = (y > 0).astype(np.float64)
+            out[:, t] = glu(sp @ layer.w_rows + layer.bias)
+        h = apply_norm(layer.norm, h + out)
+    return (h.mean(1) @ net.decoder.weight.T + net.decoder.bias)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--pathx", action="store_true", help="also time a Path-X-size model")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    layers, H, N, L, S = (2, 32, 16, 200, 8) if args.quick else (4, 128, 64, 784, 32)
+    rng = np.random.default_rng(0)
+    net = network_from_state_dict(s4d_state_dict(kind="binary_s4d", H=H, N=N, n_layers=layers, seed=1, perturb=0.1),
+                                  source="benchmark")
+    x = rng.uniform(0, 1, (S, L, 1))
+    print(f"model: Binary S4D, {layers} layers, H={H}, N={N} ({N // 2} modes), L={L}, {S} samples; "
+          f"{os.cpu_count()} cores")
+
+    # warm up (compile) every kernel once
+    run(net, x[:2, :10], engine="event"); run(net, x[:2, :10], engine="dense")  # noqa: E702
+    cn = compile_network(net)
+    lay = cn.layers[0]
+    u = np.ascontiguousarray(rng.normal(size=(S, L, H)))
+    y = np.zeros_like(u)
+    roof = lambda: kernels.ssm_roofline(u, lay.a_re, lay.a_im, lay.b_re, lay.b_im, lay.c_re[0], lay.c_im[0],  # noqa
+                                        lay.d, y)
+    roof()
+    modes_per_layer = S * L * H * (N // 2)
+    t_roof = best_of(roof, 3)
+    rate_roof = modes_per_layer / t_roof
+
+    res = {}
+    for engine in ("dense", "event"):
+        t = best_of(lambda: res.__setitem__(engine, run(net, x, engine=engine, batch_size=S)), 3)
+        res[engine + "_s"] = t
+    ev = res["event"]
+    total_modes = sum(int(c["mode_updates"].sum()) for k, c in ev.counts.items() if k.startswith("layer"))
+    syn_events = sum(int(c["spike_acs"].sum()) for k, c in ev.counts.items() if k.startswith("layer"))
+    assert np.array_equal(ev.logits, res["dense"].logits)
+    n_np = min(S, 8)
+    t_np = best_of(lambda: numpy_loop(net, x[:n_np]), 1) * S / n_np  # scaled to S samples
+
+    # mixing stage alone at controlled firing rates, same spike trains for both kernels
+    mixing = {}
+    z = np.empty((S, L, 2 * H))
+    for rate in (0.05, 0.5):
+        spikes = (rng.uniform(size=(S, L, H)) < rate).astype(np.int8)
+        kernels.spikes_event(spikes, lay.w_rows, lay.bias, z)
+        kernels.spikes_dense(spikes, lay.w_rows, lay.bias, z)
+        te = best_of(lambda: kernels.spikes_event(spikes, lay.w_rows, lay.bias, z), 3)
+        td = best_of(lambda: kernels.spikes_dense(spikes, lay.w_rows, lay.bias, z), 3)
+        mixing[rate] = (te, td, int(spikes.sum()) * 2 * H)
+
+    rates = {
+        "roofline_mode_updates_per_s": rate_roof,
+        "event_mode_updates_per_s": total_modes / res["event_s"],
+        "dense_mode_updates_per_s": total_modes / res["dense_s"],
+        "numpy_mode_updates_per_s": layers * modes_per_layer / t_np,
+        "event_synaptic_events_per_s": syn_events / res["event_s"],
+        "event_s": res["event_s"], "dense_s": res["dense_s"], "numpy_s_scaled": t_np,
+        "firing_rates": ev.firing_rates(),
+        "event_vs_roofline": (total_modes / res["event_s"]) / rate_roof,
+        "event_speedup_vs_numpy": t_np / res["event_s"],
+        "dense_speedup_vs_numpy": t_np / res["dense_s"],
+        "mixing": {str(r): {"event_s": te, "dense_s": td, "event_over_dense": te / td,
+                            "synaptic_events_per_s_event": n / te} for r, (te, td, n) in mixing.items()},
+    }
+    print(f"roofline SSM kernel      {rate_roof / 1e6:9.1f} M mode updates/s")
+    print(f"event engine (all)       {rates['event_mode_updates_per_s'] / 1e6:9.1f} M mode updates/s "
+          f"= {rates['event_vs_roofline']:.2f} x roofline; {rates['event_synaptic_events_per_s'] / 1e6:.1f} M "
+          f"synaptic events/s; {res['event_s']:.3f} s; firing {np.mean(ev.firing_rates()):.2f}")
+    print(f"dense engine (all)       {rates['dense_mode_updates_per_s'] / 1e6:9.1f} M mode updates/s; {res['dense_s']:.3f} s")
+    print(f"numpy per-step loop      {rates['numpy_mode_updates_per_s'] / 1e6:9.1f} M mode updates/s; "
+          f"{t_np:.2f} s (from {n_np} samples); event {rates['event_speedup_vs_numpy']:.0f}x, "
+          f"dense {rates['dense_speedup_vs_numpy']:.0f}x faster")
+    for r, m in rates["mixing"].items():
+        print(f"mixing stage at {float(r):.0%} firing: event {m['event_s'] * 1e3:.1f} ms, dense "
+              f"{m['dense_s'] * 1e3:.1f} ms, ratio {m['event_over_dense']:.3f}; "
+              f"{m['synaptic_events_per_s_event'] / 1e6:.0f} M synaptic events/s")
+
+    if args.pathx:
+        px = network_from_state_dict(s4d_state_dict(kind="binary_s4d", H=256, N=64, n_layers=6, directions=2,
+                                                    norm="batch", prenorm=True, dt_min=1e-4, seed=2),
+                                     source="pathx")
+        xp = rng.uniform(0, 1, (2, 16384, 1))
+        run(px, xp[:, :16])
+        t = best_of(lambda: run(px, xp, batch_size=2), 1)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rates["pathx_s_per_sample"] = t / 2
+        rates["peak_rss_mib"] = peak
+        print(f"Path-X size (6 layers, H=256, N=64, L=16384, bidirectional): {t / 2:.2f} s per sample "
+              f"(2 samples in parallel), peak RSS {peak:.0f} MiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rates, indent=1))
+
+
+if __name__ == "__main__":
+    main()
