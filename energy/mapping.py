@@ -326,12 +326,15 @@ def _common_limitations(counts: dict, chip: Chip, m: Mapping) -> None:
         lim(Limitation("multi-chip", None, f"The network needs {m.chips} chips; inter-chip links "
                        "are charged as on-chip hops.", ()))
     if chip.power_mw("static_per_chip") == 0:
-        lim(Limitation("static power", None, "Not modelled for this chip: "
+        lim(Limitation("static power", None, "Set to 0 in the chip file: "
                        + chip.q("power", "static_per_chip").source, ()))
     elif chip.neuromorphic and m.cores < m.chips * chip.count("cores_per_chip"):
         lim(Limitation("static power", None, f"Charged for {m.chips} whole chip(s) although the "
                        f"network uses {m.cores} of {m.chips * chip.count('cores_per_chip')} cores "
                        "(unused cores are assumed not power-gated).", ()))
+    if chip.step_model == "fixed":
+        lim(Limitation("real-time step", None, f"A fixed {chip.time_s('step_time') * 1e3:g} ms step "
+                       "is assumed; whether each core's work fits in it is not checked.", ()))
     # name the assumed energies this estimate actually uses
     used = {t.primitive for ts in m.recipes.values() for t in ts}
     if "route" in used and not chip.has("energy", "spike_route"):

@@ -280,8 +280,12 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
                 rows.append([lm["name"], str(lm["compartments"]), str(lm["synapse_entries"]),
                              str(lm["synaptic_bits"]), str(lm["fan_in_axons"]), str(lm["cores"])])
             B.append(("table", rows))
-            B.append(("p", f"{m['cores']} cores on {m['chips']} chip(s); route energy "
-                           f"{fmt_energy(m['route_pj'])} per spike/message ({m['avg_hops']:.2f} hops)."))
+            if m["route_pj"] > 0:
+                route = (f"route energy {fmt_energy(m['route_pj'])} per spike/message"
+                         + (f" ({m['avg_hops']:.2f} expected hops)" if m["avg_hops"] else ""))
+            else:
+                route = "routing energy is included in the per-event figures"
+            B.append(("p", f"{m['cores']} cores on {m['chips']} chip(s); {route}."))
         rows = [["feature", "native on chip", "how the estimate treats it"]]
         for lim in m["limitations"]:
             native = {True: "yes", False: "NO", None: "caveat"}[lim["native"]]
