@@ -25,8 +25,8 @@ PLUS, MINUS, BINARY = "#d62728", "#1f77b4", "black"   # +1, -1 (ternary GSU) and
 TRACE_COLOURS = ("#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 DPI = 120                                   # dots-vs-density is decided at this resolution
 FIG_W = 12.0                                # inches
-LEFT, RIGHT, TOP_IN, BOTTOM_IN, GAP_IN = 0.065, 0.985, 0.75, 0.55, 0.5
-WIDTHS = (1.0, 0.012, 0.11)                 # time panel, colour bar, side panel (image / rates / legend)
+LEFT, RIGHT, TOP_IN, BOTTOM_IN, GAP_IN = 0.065, 0.95, 0.75, 0.55, 0.5
+WIDTHS = (1.0, 0.11, 0.012)                 # time panel, side panel (image / rates / legend), colour bar
 FONT = 9
 IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}  # sMNIST / psMNIST and the 8x8 digits
 NICE = (1, 2, 5)
@@ -90,7 +90,7 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
         ax = fig.add_subplot(gs[r, 0], sharex=main0)
         main0 = main0 or ax
         main_axes.append(ax)
-        cax, side = fig.add_subplot(gs[r, 1]), fig.add_subplot(gs[r, 2])
+        side, cax = fig.add_subplot(gs[r, 1]), fig.add_subplot(gs[r, 2])
         if what == "input":
             _draw_input(fig, ax, cax, side, np.asarray(x), image, permutation is not None)
         elif what == "trace":
@@ -99,8 +99,12 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
             _draw_pre(fig, ax, cax, side, result.pre[what][sample], what, n0, n1)
         else:
             _draw_layer(fig, ax, cax, side, result.spikes[what], sample, what, L, H, n0, n1, kind, mode)
-        for a in (ax, cax, side):
+        # Axes labels name the panels, so code (and tests) can find them: fig_axes(fig)["raster 0"].
+        name = what if isinstance(what, str) else f"raster {what}"
+        side_name = {"input": "image", "trace": "legend"}.get(name, f"rates {what}")
+        for a, n in ((ax, name), (side, side_name), (cax, f"colorbar {name}")):
             a.tick_params(labelsize=FONT - 1)
+            a.set_label(n)
         if not cax.has_data() and not cax.images and not cax.collections:
             cax.set_axis_off()
     for ax in main_axes:
@@ -120,6 +124,12 @@ def save_raster(path, result: RunResult, sample: int = 0, **kwargs) -> Path:
     fig = plot_raster(result, sample, **kwargs)
     fig.savefig(path, dpi=DPI)
     return path
+
+
+def fig_axes(fig: Figure) -> dict:
+    """The figure's panels by name: 'input', 'image', 'raster <layer>', 'rates <layer>', 'trace', 'legend',
+    'colorbar <panel>'."""
+    return {ax.get_label(): ax for ax in fig.axes}
 
 
 def panel_mode(L: int, n_neurons: int, width_px: float, height_px: float, mode: str = "auto"):
@@ -148,7 +158,7 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
         # A vertical tick per spike, as tall as a neuron row and as thick as a time step (min 1 px).
         size = (0.8 * min(h_px / (n1 - n0), 40) * 72 / DPI) ** 2
         lw = float(np.clip(w_px / L, 1.0, 3.0)) * 72 / DPI
-        big = len(t) > 5000   # rasterise big scatters so .svg/.pdf stay small
+        big = len(t) > 2000   # rasterise big scatters so .svg/.pdf stay small
         groups = ((1, PLUS, "+1 spike"), (-1, MINUS, "-1 spike")) if ternary else ((1, BINARY, "spike"),)
         for val, colour, name in groups:
             m = v == val
@@ -212,7 +222,8 @@ def _draw_input(fig, ax, cax, side, x, image, permuted):
         ax.set_title("input: token ids over time", loc="left", fontsize=FONT)
     elif x.shape[1] <= 4:
         for c in range(x.shape[1]):
-            ax.plot(t, x[:, c], lw=0.7, label=f"channel {c}", color=TRACE_COLOURS[c] if x.shape[1] > 1 else "0.2")
+            ax.plot(t, x[:, c], lw=0.7, label=f"channel {c}", color=TRACE_COLOURS[c] if x.shape[1] > 1 else "0.2",
+                    drawstyle="steps-mid", rasterized=L > 5000)
         if x.shape[1] == 1:
             ax.fill_between(t, x[:, 0], color="0.75", lw=0, step="mid")
         else:
@@ -224,7 +235,7 @@ def _draw_input(fig, ax, cax, side, x, image, permuted):
     else:                                            # many channels: a heatmap
         im = ax.imshow(x.T, aspect="auto", origin="lower", interpolation="antialiased", cmap="viridis",
                        extent=(-0.5, L - 0.5, -0.5, x.shape[1] - 0.5))
-        fig.colorbar(im, cax=cax)
+        fig.colorbar(im, cax=cax).set_label("value", fontsize=FONT - 1)
         ax.set_ylabel("channel", fontsize=FONT)
         ax.set_title(f"input: {x.shape[1]} channels over time", loc="left", fontsize=FONT)
     if image is None:
@@ -364,7 +375,7 @@ def _title(result, sample, label, title, sample_id, net) -> str:
     if label is not None:
         s += f", label {int(label)}" + (" (correct)" if int(label) == pred else " (wrong)")
     if net is not None:
-        s += (f"\n{net.kind}, {net.n_layers} layers, H={net.H}, N={net.N}"
+        s += (f"\n{net.kind}, {net.n_layers} layer{'s' if net.n_layers > 1 else ''}, H={net.H}, N={net.N}"
               f"{', bidirectional' if net.directions == 2 else ''}, {result.timesteps} steps")
     return s
 
