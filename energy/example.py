@@ -54,8 +54,9 @@ def synthetic_counts(kind: str = "binary_s4d", n_layers: int = 3, H: int = 48, N
             c.update(sigmoid=H * steps, multiply=H * steps)
         if norm == "layer":
             c["norm_reductions"] += H * steps
+        synapses = H * fan_out + (H * H if gsu else 0)   # GSU: weights + ternary gate matrix
         layers.append({"name": f"layer{i}", "kind": kind, "neurons": H, "modes": modes,
-                       "synapses": H * fan_out, "fan_out": fan_out, "counts": c})
+                       "synapses": synapses, "fan_out": fan_out, "counts": c})
         params += H * fan_out + fan_out + 4 * modes + H * (directions + 1) + 2 * H
     layers.append({"name": "decoder", "kind": "decoder", "neurons": classes, "modes": 0,
                    "synapses": H * classes, "fan_out": classes,

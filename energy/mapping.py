@@ -228,9 +228,8 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
     for layer in counts["layers"]:
         graded_in = get(layer, "graded_macs") or get(layer, "graded_acs") or get(layer, "messages")
         copies = b if (graded_in and not G) else 1   # bit-serial inputs need scaled weight copies
+        # (a GSU layer's synapses already count both its matrices: GSU weights and ternary gate)
         entries = layer["synapses"] * ws * copies
-        if get(layer, "graded_acs"):                  # GSU: the ternary gate matrix is a second one
-            entries += layer["synapses"] * copies
         fin = fan_in(layer) * copies
         if is_ssm(layer):
             per_mode = 2 if P else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)

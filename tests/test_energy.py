@@ -6,6 +6,7 @@ chip files' figures so a reader can redo it with a pencil.
 """
 
 import copy
+import json
 import math
 
 import pytest
@@ -281,3 +282,23 @@ def test_counts_validation_messages():
     del bad["layers"][0]["counts"]["gelu"]
     assert validate_counts(bad) == ["layer encoder: count 'gelu' missing, read as 0"]
     assert "layer encoder: count 'gelu' missing, read as 0" in estimate(bad, "loihi")["warnings"]
+
+
+# Counts exactly as simulator/counting.py's counts_report wrote them for a random 2-layer,
+# H=16, N=8, bidirectional GSU with LayerNorm (4 samples x 100 steps): the format the
+# engines emit (encoder kind "linear", decoder "pool", dense_mode_updates present).
+ENGINE_COUNTS_GSU = json.loads('{"n_samples":4,"timesteps":100,"network":{"kind":"gsu","n_layers":2,"H":16,"N":8,"directions":2,"d_input":1,"classes":10,"encoder":"linear","norm":"layer","prenorm":false,"parameter_count":1962,"footprint_bytes":7848},"layers":[{"name":"encoder","kind":"linear","neurons":16,"modes":0,"synapses":16,"fan_out":16,"counts":{"mode_updates":0,"dense_mode_updates":0,"channel_updates":0,"spikes":0,"spike_acs":0,"messages":400,"graded_macs":6400,"graded_acs":0,"sigmoid":0,"gelu":0,"multiply":0,"norm_elements":0,"norm_reductions":0,"max_reductions":0,"residual_adds":0,"dense_macs":6400}},{"name":"layer0","kind":"gsu","neurons":16,"modes":64,"synapses":512,"fan_out":16,"counts":{"mode_updates":51200,"dense_mode_updates":51200,"channel_updates":6400,"spikes":3455,"spike_acs":55280,"messages":12800,"graded_macs":25600,"graded_acs":89200,"sigmoid":0,"gelu":6400,"multiply":6400,"norm_elements":12800,"norm_reductions":12800,"max_reductions":6400,"residual_adds":6400,"dense_macs":204800}},{"name":"layer1","kind":"gsu","neurons":16,"modes":64,"synapses":512,"fan_out":16,"counts":{"mode_updates":51200,"dense_mode_updates":51200,"channel_updates":6400,"spikes":3572,"spike_acs":57152,"messages":12800,"graded_macs":25600,"graded_acs":88400,"sigmoid":0,"gelu":6400,"multiply":6400,"norm_elements":12800,"norm_reductions":12800,"max_reductions":6400,"residual_adds":6400,"dense_macs":204800}},{"name":"decoder","kind":"pool","neurons":10,"modes":0,"synapses":160,"fan_out":10,"counts":{"mode_updates":0,"dense_mode_updates":0,"channel_updates":0,"spikes":0,"spike_acs":0,"messages":64,"graded_macs":640,"graded_acs":0,"sigmoid":0,"gelu":0,"multiply":0,"norm_elements":0,"norm_reductions":0,"max_reductions":0,"residual_adds":6400,"dense_macs":640}}]}')
+
+
+@pytest.mark.parametrize("chip", ["loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2",
+                                  "cmos45-fp32", "cmos45-int8", "cpu", "gpu"])
+def test_engine_counts_are_accepted(chip):
+    r = estimate(ENGINE_COUNTS_GSU, chip)
+    assert r["warnings"] == []
+    check_invariants(r)
+    assert r["energy_pj"] > 0
+    feats = {lim["feature"] for lim in r["mapping"]["limitations"]}
+    assert "bidirectional layers" in feats
+    if r["ann"]:
+        modes = [t for t in r["ann"]["terms"] if t["count"] == "mode_updates" and t["layer"] == "layer0"]
+        assert modes[0]["events_per_inference"] == 16 * 4 * 2 * 100   # H x N/2 x directions x L
