@@ -22,6 +22,7 @@ from models.errors import InputError
 from simulator.recording import RunResult
 
 PLUS, MINUS, BINARY = "#d62728", "#1f77b4", "black"   # +1, -1 (ternary GSU) and binary spikes
+TERNARY_CMAP = colors.LinearSegmentedColormap.from_list("ternary", [MINUS, "white", PLUS])  # white = silent
 TRACE_COLOURS = ("#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 DPI = 120                                   # dots-vs-density is decided at this resolution
 FIG_W = 12.0                                # inches
@@ -173,7 +174,7 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
         np.add.at(grid, ((n - n0) // bn, t // bt), v if ternary else 1)
         slots = np.outer(_bin_sizes(n1 - n0, bn), _bin_sizes(L, bt))   # the last bins may be partial
         grid /= slots
-        cmap, lo = ("RdBu_r", -1) if ternary else ("Greys", 0)
+        cmap, lo = (TERNARY_CMAP, -1) if ternary else ("Greys", 0)
         im = ax.imshow(grid, aspect="auto", origin="lower", interpolation="nearest", cmap=cmap, vmin=lo, vmax=1,
                        extent=(-0.5, nt * bt - 0.5, n0 - 0.5, n0 + nn * bn - 0.5))
         cb = fig.colorbar(im, cax=cax)
@@ -182,17 +183,19 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
         ax.set_title(f"spike density, bin {bins}", loc="right", fontsize=FONT - 1, color="0.25")
     ax.set_ylim(n0 - 0.5, n1 - 0.5)
     ax.set_ylabel("neuron", fontsize=FONT)
-    _draw_rates(side, n, v, L, n0, n1, ternary)
+    _draw_rates(side, n, v, L, n0, n1, ternary, bn)
 
 
-def _draw_rates(side, n, v, L, n0, n1, ternary):
-    """Horizontal bars: spikes per step of each neuron (ternary: +1 and -1 stacked)."""
-    ids = np.arange(n0, n1)
-    plus = np.bincount(n[v > 0] - n0, minlength=n1 - n0) / L
-    side.barh(ids, plus, height=0.85, color=PLUS if ternary else "0.35", linewidth=0)
+def _draw_rates(side, n, v, L, n0, n1, ternary, bn=1):
+    """Horizontal bars: spikes per step of each neuron (ternary: +1 and -1 stacked); with neuron bins
+    (density mode) one bar per bin, the mean over its neurons, so bars stay wider than a pixel."""
+    sizes = _bin_sizes(n1 - n0, bn)
+    ids = n0 + np.arange(len(sizes)) * bn + (sizes - 1) / 2
+    rate = lambda m: np.bincount((n[m] - n0) // bn, minlength=len(sizes)) / (L * sizes)  # noqa: E731
+    plus = rate(v > 0)
+    side.barh(ids, plus, height=0.85 * bn, color=PLUS if ternary else "0.35", linewidth=0)
     if ternary:
-        minus = np.bincount(n[v < 0] - n0, minlength=n1 - n0) / L
-        side.barh(ids, minus, left=plus, height=0.85, color=MINUS, linewidth=0)
+        side.barh(ids, rate(v < 0), left=plus, height=0.85 * bn, color=MINUS, linewidth=0)
     side.set_ylim(n0 - 0.5, n1 - 0.5)
     side.set_xlim(0, 1)
     side.set_xticks([0, 0.5, 1])
