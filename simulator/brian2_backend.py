@@ -8,6 +8,20 @@ are computed in numpy between layers. The network runs layer by layer, one Brian
 over reversed time for the backward direction of bidirectional layers), all samples side by side.
 
 Neuron indices: channel neuron c = b*H + h (sample b, channel h); mode neuron m = c*(N/2) + n.
+
+Schedule within one step t (Brian2's default would put each stage one dt behind the previous; here every
+stage reads this step's values, so a layer adds no delay):
+
+  before_groups      modes: s <- Ab s + Bb u_t;  acc: reset the event accumulators
+  groups, -21        readout (summed, modes -> chan): yf = 2 Re(sum_n C0 s)          [chan.order = -20]
+  groups, -10        chan: y = yf (+ yb_t) + D u_t
+  groups, -1         graded synapses (summed, chan -> acc): GSU gate g, S4D baseline GELU(y) [acc.order = 0]
+  after_groups       GSU: delta = 0.15 max_h |y| (network_operation: a reduction over channels)
+  thresholds         chan: y > 0 (binary), y - delta > 0 (GSU +1); neg: -y - delta > 0 (GSU -1)
+  synapses           on_pre, zero delay: each spike adds (or subtracts) its weight column to acc
+  end                StateMonitors record y and the accumulator outputs
+Backward direction (its own run over reversed time): readout at (groups, -21) first, mode update after
+(after_groups), so step t reads r_{t+1}.
 """
 from __future__ import annotations
 
@@ -25,8 +39,10 @@ from simulator.recording import RunResult, SpikeEvents
 # Strict IEEE double arithmetic: Brian2's default flags include -ffast-math and -march=native (FMA
 # contraction, reassociation); without them the recurrence matches a plain float64 loop bit for bit.
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math"]
-# Brian2's extension cache key ignores compiler flags, so strict-flag modules get their own directory.
-CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cython", "brian_extensions", "ssm_snn_ieee")
+# Brian2's extension cache key ignores compiler flags, so strict-flag modules get their own directory
+# (override with SIMULATOR_BRIAN2_CACHE, e.g. when the home directory is read-only).
+CACHE_DIR = os.environ.get("SIMULATOR_BRIAN2_CACHE",
+                           os.path.join(os.path.expanduser("~"), ".cython", "brian_extensions", "ssm_snn_ieee"))
 
 
 @contextlib.contextmanager
@@ -34,7 +50,9 @@ def _brian2_prefs(target: str):
     """Set Brian2's code-generation preferences for one run, restore the caller's afterwards."""
     from brian2 import prefs
     keys = {"codegen.target": target, "codegen.cpp.extra_compile_args_gcc": COMPILE_ARGS,
-            "codegen.runtime.cython.cache_dir": CACHE_DIR, "codegen.loop_invariant_optimisations": False}
+            "codegen.runtime.cython.cache_dir": CACHE_DIR,
+            # keep every expression's arithmetic in the order written (the optimiser rewrites via sympy)
+            "codegen.loop_invariant_optimisations": False}
     old = {k: prefs[k] for k in keys}
     try:
         for k, v in keys.items():
@@ -116,13 +134,13 @@ si = ar*si + ai*sr_old + bi*u
 READOUT = "yf_post = 2.0*(cr_pre*sr_pre - ci_pre*si_pre) : 1 (summed)"
 
 
-def _ssm_groups(d: DiscreteSSM, direction: int, B: int, *, update_when: str, dt):
-    """Mode group (N/2 complex modes per channel neuron), channel readout group and their summed synapses.
+def _ssm(d: DiscreteSSM, direction: int, B: int, chan, *, update_when: str, dt):
+    """Mode group (N/2 complex modes per channel neuron) and its summed readout into `chan`.
 
-    The readout runs at ('groups', order -21); the mode update at `update_when`: 'before_groups' reads the
-    state after this step's input (forward), 'after_groups' reads it before (backward: r_{t+1}).
+    The readout runs at ('groups', chan.order - 1); the mode update at `update_when`: 'before_groups' reads
+    the state after this step's input (forward), 'after_groups' reads it before (backward: r_{t+1}).
     """
-    from brian2 import NeuronGroup
+    from brian2 import NeuronGroup, Synapses
     H, n2 = d.Ab.shape
     M = B * H * n2
     modes = NeuronGroup(M, MODE_EQS, dt=dt, name=f"modes{direction}")
@@ -132,14 +150,9 @@ def _ssm_groups(d: DiscreteSSM, direction: int, B: int, *, update_when: str, dt)
     modes.col = np.arange(M) // n2
     modes.ncols = B * H
     modes.run_regularly(MODE_UPDATE, when=update_when, name=f"modes{direction}_update")
-    return modes
-
-
-def _readout(modes, target, direction: int, dt):
-    from brian2 import Synapses
-    syn = Synapses(modes, target, model=READOUT, dt=dt, name=f"readout{direction}")
-    syn.connect(i=np.arange(modes.N), j=np.asarray(modes.col[:]))
-    return syn
+    readout = Synapses(modes, chan, model=READOUT, dt=dt, name=f"readout{direction}")
+    readout.connect(i=np.arange(M), j=np.arange(M) // n2)
+    return [modes, readout]
 
 
 def _backward(d: DiscreteSSM, z: np.ndarray, dt) -> np.ndarray:
@@ -147,11 +160,10 @@ def _backward(d: DiscreteSSM, z: np.ndarray, dt) -> np.ndarray:
     from brian2 import Network, NeuronGroup, StateMonitor
     B, L, H = z.shape
     u_in = _array_function("u_in", _time_major(z[:, ::-1]))
-    modes = _ssm_groups(d, 1, B, update_when="after_groups", dt=dt)
     chan = NeuronGroup(B * H, "yf : 1", dt=dt, order=-20, name="chan1")
-    syn = _readout(modes, chan, 1, dt)
     mon = StateMonitor(chan, "yf", record=True, when="end", dt=dt, name="mon_yb")
-    Network(modes, chan, syn, mon).run(L * dt, namespace={"u_in": u_in})
+    ssm = _ssm(d, 1, B, chan, update_when="after_groups", dt=dt)
+    Network(*ssm, chan, mon).run(L * dt, namespace={"u_in": u_in})
     return _from_monitor(mon.yf, B, H)[:, ::-1]
 
 
@@ -171,7 +183,7 @@ ncols : integer (constant, shared)
 
 def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | None, record_pre: bool, dt):
     """One layer over the whole sequence. Returns (pre y or None, SpikeEvents, mixing output (B, L, H))."""
-    from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, network_operation
+    from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, network_operation
     B, L, H = z.shape
     ns = {"u_in": _array_function("u_in", _time_major(z))}
     y_code = "y = yf + d*u_in(t_in_timesteps * ncols + i)"
@@ -180,7 +192,6 @@ def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | No
         y_code = "y = (yf + yb_in(t_in_timesteps * ncols + i)) + d*u_in(t_in_timesteps * ncols + i)"
     if kind == "s4d":
         ns["gelu_erf"] = _gelu_function()
-    modes = _ssm_groups(d, 0, B, update_when="before_groups", dt=dt)
     threshold = {"binary_s4d": "y > 0", "gsu": "y - delta > 0", "s4d": None}[kind]
     chan = NeuronGroup(B * H, _channel_eqs(kind), threshold=threshold, reset="" if threshold else None, dt=dt,
                        order=-20, name="chan0")
@@ -188,8 +199,7 @@ def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | No
     chan.ncols = B * H
     # y after the readout (order -21) and before any graded synapse reads it (acc.order - 1 = -1).
     chan.run_regularly(y_code, when="groups", order=-10, name="chan0_y")
-    readout = _readout(modes, chan, 0, dt)
-    objs = [modes, chan, readout]
+    objs = [chan, *_ssm(d, 0, B, chan, update_when="before_groups", dt=dt)]
 
     # Mixing: every channel neuron of sample b projects to every accumulator neuron of sample b.
     pre_idx = np.repeat(np.arange(B * H), H)                       # (b, k) repeated for each target j
@@ -201,8 +211,8 @@ def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | No
         # Ternary spikes: a positive source (chan) adds the weight row, a negative source subtracts it.
         neg = NeuronGroup(B * H, "yl : 1 (linked)\ndl : 1 (linked)", threshold="-yl - dl > 0", reset="", dt=dt,
                           order=-20, name="neg")
-        neg.yl = _linked(chan, "y")
-        neg.dl = _linked(chan, "delta")
+        neg.yl = linked_var(chan, "y")
+        neg.dl = linked_var(chan, "delta")
         # The gate g = y @ Wt is graded (real y, ternary weights): a summed variable, not events.
         pos_syn = Synapses(chan, acc, "w : 1 (constant)\nwt : 1 (constant)\ng_post = wt*y_pre : 1 (summed)",
                            on_pre="P_post += w", dt=dt, name="mix_pos")
@@ -264,11 +274,6 @@ def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | No
     pre = _from_monitor(mon_y.y, B, H) if record_pre else None
     events = _events(spike_mons, H, float(dt)) if kind != "s4d" else SpikeEvents.empty()
     return pre, events, out
-
-
-def _linked(group, name):
-    from brian2 import linked_var
-    return linked_var(group, name)
 
 
 def _events(spike_mons, H: int, dt_s: float) -> SpikeEvents:

@@ -51,6 +51,7 @@ class ValidationReport:
     predictions_agree: int
     samples: int
     tolerance: float
+    kind: str = ""
     names: tuple[str, str] = ("ours", "brian2")
     extra: dict = field(default_factory=dict)          # timings, accuracies, ... (filled by validate_main)
 
@@ -67,7 +68,9 @@ class ValidationReport:
                  f"(relative, absolute below 1)"]
         for l in self.layers:
             pre = "n/a" if l.max_pre_diff is None else f"{l.max_pre_diff:.3g}"
-            if l.spikes_identical:
+            if self.kind == "s4d" and l.spikes_identical and l.spikes_ours == 0:
+                spk = "no spikes (S4D baseline: GELU)"
+            elif l.spikes_identical:
                 spk = f"spikes identical ({l.spikes_ours} events)"
             else:
                 s, t, n = l.first_divergence
@@ -161,7 +164,7 @@ def compare(net: Network, x: np.ndarray, ours: RunResult, theirs: RunResult, tol
         layers=layers, max_logit_diff=float(np.max(np.abs(ours.logits - theirs.logits))),
         logits_within=within(ours.logits, theirs.logits, tolerance),
         predictions_agree=int(np.sum(ours.predictions == theirs.predictions)), samples=ours.samples,
-        tolerance=tolerance, names=names)
+        tolerance=tolerance, kind=net.kind, names=names)
 
 
 def reference_run(net: Network, x: np.ndarray) -> RunResult:

@@ -72,6 +72,18 @@ def test_brian2_matches_reference(case):
     assert report.predictions_agree == SAMPLES
 
 
+@pytest.mark.parametrize("case", ["binary-bi-layer-pre-zoh", "gsu-uni-batch-pre-nssm2", "s4d-bi-batch-post-last"])
+def test_engines_match_brian2(case):
+    """Our Numba engines (time-stepped and event-driven) against Brian2, through validate_main."""
+    engine = pytest.importorskip("simulator.engine")
+    net = make_net(**CASES[case])
+    x = inputs(net)
+    for name in ("dense", "event"):
+        report = validate_main(net, x, None, lambda n, xx: engine.run(n, xx, engine=name, record_pre=True), None,
+                               engine_name=name)
+        assert report.passed, report.format()
+
+
 def test_events_are_sorted_and_signed():
     net = make_net(kind="gsu", directions=2, norm="layer", seed=2)
     ev = run_brian2(net, inputs(net), record_pre=False)
