@@ -25,10 +25,11 @@ CATEGORIES = ("synaptic", "neuron", "routing", "elementwise", "memory", "host", 
 NONLINEAR_MACS = 4
 # A complex mode update on real arithmetic: Ab*s (4 mult + 2 add = 2 MAC + 2 mult) and the
 # readout Re(C*s) accumulated into the channel sum (2 mult + 2 add = 2 MAC): 4 MAC + 2 mult.
-# The input drive Bb*u is NOT in it: the engines count it as graded_macs (one per mode each
-# time the channel's input changes). The dense ANN has no such count, so its mode update
-# also carries Bb*u (2 mult + 2 add): 6 MAC + 2 mult.
-MODE_MACS, MODE_MULTS, DENSE_MODE_MACS = 4, 2, 6
+# The input drive Bb*u is NOT in it: the engines count it as graded_macs, one MAC per mode
+# each time the channel's input changes (a complex-by-real product, priced as one MAC as
+# counted). The dense ANN has no such count, so its mode update carries that MAC too:
+# 5 MAC + 2 mult, the same pricing, so SNN/ANN ratios are not biased by it.
+MODE_MACS, MODE_MULTS, DENSE_MODE_MACS = 4, 2, 5
 # Emulating a complex mode with two real compartments on a fixed-function chip: 4
 # cross-coupling weights (the 2x2 rotation) + readout C = 5 synaptic events and re/im
 # exchange + readout = 3 messages per update (input B arrives through graded_macs).
