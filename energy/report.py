@@ -116,6 +116,11 @@ def fig_energy_per_chip(data: dict):
         if any(share):
             ax2.barh(y, share, left=left, color=colour, label=cat)
             left = [a + b for a, b in zip(left, share)]
+    fams = [r["chip"]["family"] for r in res]   # dashed line between chip families
+    for i in range(1, len(fams)):
+        if fams[i] != fams[i - 1]:
+            for ax in (ax1, ax2):
+                ax.axhline(i - 0.5, color="#555555", ls="--", lw=0.8)
     ax2.set_xlim(0, 100)
     ax2.set_xlabel("share of energy per inference (%)")
     ax2.set_title("Where the energy goes")
