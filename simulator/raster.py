@@ -228,7 +228,7 @@ def _draw_input(fig, ax, cax, side, x, image, permuted):
             ax.plot(t, x[:, c], lw=0.7, label=f"channel {c}", color=TRACE_COLOURS[c] if x.shape[1] > 1 else "0.2",
                     drawstyle="steps-mid", rasterized=L > 5000)
         if x.shape[1] == 1:
-            ax.fill_between(t, x[:, 0], color="0.75", lw=0, step="mid")
+            ax.fill_between(t, x[:, 0], color="0.75", lw=0, step="mid", rasterized=L > 5000)
         else:
             ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncol=x.shape[1], frameon=False, fontsize=FONT - 1)
         what = "pixel sequence, one pixel per step" if image is not None else "input channels over time"
@@ -294,7 +294,7 @@ def _draw_trace(ax, side, trace, result, sample, kind, net):
             groups = ((1, PLUS), (-1, MINUS)) if kind == "gsu" else ((1, TRACE_COLOURS[j % len(TRACE_COLOURS)]),)
             for val, c in groups:
                 ts = ev.t[m & (ev.value == val)]
-                ax.vlines(ts, y0 + 0.01, y0 + row - 0.01, transform=tr, colors=c, lw=0.8, rasterized=ts.size > 5000)
+                ax.vlines(ts, y0 + 0.01, y0 + row - 0.01, transform=tr, colors=c, lw=0.8, rasterized=ts.size > 2000)
             ax.text(1.004, y0 + row / 2, f"n{nid}", transform=ax.transAxes, fontsize=FONT - 2, va="center",
                     color=TRACE_COLOURS[j % len(TRACE_COLOURS)])
     ax.set_title(f"layer {li}: pre-spike SSM output y{note}", loc="left", fontsize=FONT)
@@ -448,6 +448,8 @@ def cmd_raster(args) -> int:
 
     if Path(args.out).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError(f"--out {args.out}: expected a .png, .svg or .pdf file name")
+    if getattr(args, "cluster", None) or getattr(args, "scheduler", None) or getattr(args, "resume", False):
+        raise InputError("raster simulates one sample here; --cluster, --scheduler and --resume do not apply")
     if args.sample < 0:
         raise InputError(f"--sample must be >= 0, found {args.sample}")
     if args.samples is None:
