@@ -8,7 +8,7 @@ import numpy as np
 
 from models.errors import InputError
 
-SMALL_RUN = 100  # samples: logits go into summary.json up to this many, into results.h5 beyond
+SMALL_RUN = 100  # samples: logits also go into summary.json up to this many (always in results.h5)
 
 
 def add_data_options(p, default_samples=None) -> None:
@@ -21,7 +21,11 @@ def add_data_options(p, default_samples=None) -> None:
     p.add_argument("--samples", type=int, default=default_samples, help="number of samples (default: all)")
     p.add_argument("--engine", choices=("event", "dense"), default="event")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--batch-size", type=int, default=16, help="samples simulated together (memory vs speed)")
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="samples per shard: simulated together, saved together, the most a kill can lose")
+    p.add_argument("--cluster", default=None, help="local:N: shard samples over a Dask LocalCluster of N workers")
+    p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing Dask scheduler")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run stored in --out")
 
 
 def load_data(args):
@@ -70,27 +74,45 @@ def _load_npy(path, what):
         raise InputError(f"{path}: not a readable .npy array ({e})") from None
 
 
+def simulate(args, net, x, source: str):
+    """Run the engines as the options say: sharded, resumable into --out, on Dask if asked."""
+    from models.checkpoint import FORMAT_VERSION
+    from simulator.results_store import ShardStore, fingerprint
+    from simulator.runner import evaluate
+
+    store = None
+    if getattr(args, "out", None):
+        manifest = {"checkpoint": fingerprint(args.checkpoint), "input": fingerprint(x), "samples": int(len(x)),
+                    "engine": args.engine, "dtype": args.dtype, "shard_size": args.batch_size,
+                    "source": source, "format": FORMAT_VERSION}
+        store = ShardStore(args.out, manifest, resume=args.resume)
+    elif args.resume:
+        raise InputError("--resume needs --out DIR (the folder of the interrupted run)")
+    return evaluate(net, x, engine=args.engine, dtype=args.dtype, shard_size=args.batch_size, store=store,
+                    cluster=args.cluster, scheduler=args.scheduler), store
+
+
 def cmd_run(args) -> int:
     from simulator.counting import counts_report
-    from simulator.engine import run
     from simulator.report import console_summary, write_spikes
 
     net, x, labels, source = load_data(args)
-    result = run(net, x, engine=args.engine, dtype=args.dtype, batch_size=args.batch_size, progress=True)
+    result, store = simulate(args, net, x, source)
     summary = run_summary(net, result, labels, args, source)
     print(console_summary(summary))
     if args.out:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        if result.samples > SMALL_RUN:
-            write_results(out / "results.h5", result, labels)
-            summary["results_file"] = "results.h5"
-        else:
+        store.finish(result, labels)
+        summary["results_file"] = "results.h5"
+        if result.samples <= SMALL_RUN:
             summary["logits"] = result.logits.tolist()
-        write_spikes(out / "spikes.h5", result)
+        written = ["summary.json", "counts.json", "results.h5"]
+        if not args.no_spikes:
+            write_spikes(out / "spikes.h5", result)
+            written.append("spikes.h5")
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         (out / "counts.json").write_text(json.dumps(counts_report(net, result), indent=1))
-        print(f"wrote {out}/summary.json, spikes.h5, counts.json" + (", results.h5" if result.samples > SMALL_RUN else ""))
+        print(f"wrote {', '.join(str(out / w) for w in written)}")
     return 0
 
 
@@ -115,21 +137,10 @@ def run_summary(net, result, labels, args, source) -> dict:
     return s
 
 
-def write_results(path: Path, result, labels) -> None:
-    import h5py
-    with h5py.File(path, "w") as f:
-        f["logits"] = result.logits
-        f["predictions"] = result.predictions
-        if labels is not None:
-            f["labels"] = labels
-        for layer, fields in result.counts.items():
-            for k, v in fields.items():
-                f[f"counts_per_sample/{layer}/{k}"] = v
-
-
 def register(sub, add_import_options) -> None:
     p = sub.add_parser("run", help="simulate a checkpoint spike by spike (default: shipped sMNIST Binary S4D)")
     add_data_options(p)
-    p.add_argument("--out", default=None, help="directory for summary.json, spikes.h5, counts.json")
+    p.add_argument("--out", default=None, help="directory for summary.json, results.h5, spikes.h5, counts.json")
+    p.add_argument("--no-spikes", action="store_true", help="do not write spikes.h5 (it grows with every spike)")
     add_import_options(p)
     p.set_defaults(func=cmd_run)
