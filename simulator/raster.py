@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colors
+from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -67,6 +67,8 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
     if kind == "s4d" and result.pre is None:
         raise InputError("the S4D baseline (GELU) emits no spikes; run with record_pre=True to plot its "
                          "pre-activations instead")
+    if x is not None and len(x) != L:
+        raise InputError(f"x has {len(x)} time steps but the result has {L}: pass the sample's own input")
     n0, n1 = _neuron_range(neurons, H)
     trace = _trace_data(result, sample, trace_layer, trace_neurons, n_layers, H)
     image = _image(x, L, image_shape, permutation)
@@ -106,7 +108,7 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
         for a, n in ((ax, name), (side, side_name), (cax, f"colorbar {name}")):
             a.tick_params(labelsize=FONT - 1)
             a.set_label(n)
-        if not cax.has_data() and not cax.images and not cax.collections:
+        if not cax.has_data():      # no colour bar in this row
             cax.set_axis_off()
     for ax in main_axes:
         ax.set_xlim(-0.5, L - 0.5)
@@ -152,7 +154,8 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
     t, n, v = ev.t[keep], ev.neuron[keep], ev.value[keep]
     w_px, h_px = _panel_px(fig, ax)
     how, bt, bn = panel_mode(L, n1 - n0, w_px, h_px, mode)
-    sel = "" if (n0, n1) == (0, H) else f" (showing neurons {n0}-{n1 - 1} of {H})"
+    shown = f"neuron {n0}" if n1 - n0 == 1 else f"neurons {n0}-{n1 - 1}"
+    sel = "" if (n0, n1) == (0, H) else f" (showing {shown} of {H})"
     ax.set_title(f"layer {li}: mean rate {mean_rate:.3f} spikes/step/neuron{sel}", loc="left", fontsize=FONT)
     ternary = kind == "gsu"
     if how == "dots":
@@ -182,6 +185,7 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
         bins = f"{bt} step{'s' if bt > 1 else ''}" + (f" x {bn} neurons" if bn > 1 else "")
         ax.set_title(f"spike density, bin {bins}", loc="right", fontsize=FONT - 1, color="0.25")
     ax.set_ylim(n0 - 0.5, n1 - 0.5)
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_ylabel("neuron", fontsize=FONT)
     _draw_rates(side, n, v, L, n0, n1, ternary, bn)
 
@@ -212,6 +216,7 @@ def _draw_pre(fig, ax, cax, side, y, li, n0, n1):
                    vmax=lim, extent=(-0.5, y.shape[1] - 0.5, n0 - 0.5, n1 - 0.5))
     fig.colorbar(im, cax=cax).set_label("y", fontsize=FONT - 1)
     ax.set_title(f"layer {li}: S4D baseline (GELU), no spikes: pre-activation y shown", loc="left", fontsize=FONT)
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_ylabel("neuron", fontsize=FONT)
     side.set_axis_off()
 
