@@ -75,11 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type, ...]:
+    """Errors that mean bad input from the user (the message says what to do), never a bug."""
+    errors: list[type] = [SimulatorError]
+    try:
+        from scenarios import ScenarioError
+        errors.append(ScenarioError)
+    except ImportError:
+        pass
+    try:
+        from energy import ChipFileError, CountsError
+        errors += [ChipFileError, CountsError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except SimulatorError as e:
+    except _user_errors() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

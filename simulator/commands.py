@@ -116,6 +116,43 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_energy(args) -> int:
+    from energy.report import write_reports
+    from simulator.counting import counts_report
+    from simulator.report import console_summary
+
+    net, x, labels, source = load_data(args)
+    result, _ = simulate(_no_store(args), net, x, source)
+    print(console_summary(run_summary(net, result, labels, args, source)))
+    counts = counts_report(net, result)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "counts.json").write_text(json.dumps(counts, indent=1))
+    chips = [c.strip() for c in args.chips.split(",") if c.strip()] if args.chips else None
+    title = f"{Path(args.checkpoint).name} on {source}, {result.samples} samples"
+    data = write_reports(counts, chips, out, title=title)
+    print(energy_table(data))
+    print(f"wrote {out}/energy.json, energy.md, energy.html, counts.json and figures")
+    return 0
+
+
+def _no_store(args):
+    """The energy command keeps its own outputs; the simulation itself is not made resumable."""
+    import copy
+    a = copy.copy(args)
+    a.out, a.resume = None, False
+    return a
+
+
+def energy_table(data: dict) -> str:
+    from energy.report import fmt_energy
+    rows = [f"  {'chip':<14}{'per inference':>16}{'per step':>14}"]
+    chips = data["chips"].items() if isinstance(data["chips"], dict) else ((c["chip"], c) for c in data["chips"])
+    for name, chip in chips:
+        rows.append(f"  {name:<14}{fmt_energy(chip['energy_pj']):>16}{fmt_energy(chip['energy_per_timestep_pj']):>14}")
+    return "energy estimate (per inference):\n" + "\n".join(rows)
+
+
 def run_summary(net, result, labels, args, source) -> dict:
     from simulator.counting import totals
     from simulator.neurobench import neurobench_metrics
@@ -144,3 +181,12 @@ def register(sub, add_import_options) -> None:
     p.add_argument("--no-spikes", action="store_true", help="do not write spikes.h5 (it grows with every spike)")
     add_import_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("energy", help="simulate, then estimate energy on modelled chips and write reports")
+    add_data_options(p, default_samples=32)
+    p.add_argument("--chips", default=None,
+                   help="comma-separated chip names or chip .toml paths (default: the whole catalogue: "
+                        "loihi,loihi2,truenorth,spinnaker,spinnaker2,cmos45-fp32,cmos45-int8,cpu,gpu)")
+    p.add_argument("--out", default="energy-report", help="directory for energy.json/.md/.html and figures")
+    add_import_options(p)
+    p.set_defaults(func=cmd_energy, resume=False)
