@@ -231,3 +231,17 @@ def test_save_raster_refuses_unknown_formats(binary, tmp_path):
     with pytest.raises(InputError):
         save_raster(tmp_path / "r.gif", res, 0)
     assert save_raster(tmp_path / "r.png", res, 0, net=net).stat().st_size > 1000
+
+
+def test_command_on_psmnist_undoes_the_permutation(tmp_path, monkeypatch):
+    import simulator.raster as raster
+    net, _ = make_net(kind="binary_s4d", H=8, N=4, n_layers=1)
+    checkpoint.save(net, tmp_path / "tiny.h5")
+    seen = {}
+    monkeypatch.setattr(raster, "save_raster", lambda path, result, sample, **kw: seen.update(kw, result=result)
+                        or path)
+    assert _cli([str(tmp_path / "tiny.h5"), "--scenario", "psmnist", "--sample", "2", "--out", "p.png"]) == 0
+    xs, ys = scenarios.get("psmnist").load("test", 3)
+    assert np.array_equal(seen["x"], xs[2]) and seen["label"] == ys[2] and seen["sample_id"] == 2
+    assert np.array_equal(seen["permutation"], scenarios.get("psmnist").permutation)
+    assert seen["result"].samples == 1 and seen["title"] == "tiny.h5"
