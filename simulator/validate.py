@@ -75,8 +75,8 @@ class ValidationReport:
             else:
                 s, t, n = l.first_divergence
                 spk = (f"spikes DIFFER in {l.mismatched} slots ({a} {l.spikes_ours}, {b} {l.spikes_theirs} events); "
-                       f"first at sample {s}, t {t}, neuron {n}: {a} {l.spike_at_divergence[0]:+d}, "
-                       f"{b} {l.spike_at_divergence[1]:+d}")
+                       f"first at sample {s}, t {t}, neuron {n}: {a} {_signed(l.spike_at_divergence[0])}, "
+                       f"{b} {_signed(l.spike_at_divergence[1])}")
                 if l.pre_at_divergence is not None:
                     spk += f" (y {l.pre_at_divergence[0]:.17g} vs {l.pre_at_divergence[1]:.17g})"
             lines.append(f"  layer {l.layer}: {spk}; max |pre diff| {pre}{'' if l.pre_within else ' (OUT OF TOLERANCE)'}")
@@ -96,6 +96,10 @@ class ValidationReport:
         for l, ld in zip(self.layers, d["layers"]):
             ld["spikes_identical"] = l.spikes_identical
         return _plain(d)
+
+
+def _signed(v: int) -> str:
+    return f"{v:+d}" if v else "0"
 
 
 def _plain(v):
