@@ -33,7 +33,7 @@ import numpy as np
 
 from models.discretize import DiscreteSSM, discretize
 from models.reference import apply_norm, encode, gelu, layer_norm
-from models.spec import GSUMixing, Network
+from models.spec import Network
 from simulator.recording import RunResult, SpikeEvents
 
 # Strict IEEE double arithmetic: Brian2's default flags include -ffast-math and -march=native (FMA
