@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -26,6 +27,9 @@ from scenarios import cards
 
 
 def _import_torch():
+    # On shared cores, spinning OpenMP workers burn the time slices the other
+    # thread needs; passive waiting keeps 2 threads useful under contention.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError:

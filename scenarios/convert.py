@@ -1,0 +1,46 @@
+"""Convert shipped .pt checkpoints to the simulator's .h5 and note it on their model cards.
+
+    python -m scenarios.convert [scenarios/checkpoints/NAME.pt ...]   # default: every shipped .pt
+
+Runs the project's own command line, ``python -m simulator import CKPT --out
+NAME.h5 --disc D --decoder M --kind ARCH`` (the kind matters: Binary S4D and
+the S4D baseline share one key layout), then records the .h5 file and the
+exact command in the JSON sidecar and re-renders the card.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scenarios import CHECKPOINT_DIR, cards
+
+
+def convert(pt: Path) -> Path:
+    side = pt.with_suffix(".json")
+    meta = json.loads(side.read_text())
+    cfg = meta["config"]
+    h5 = pt.with_suffix(".h5")
+    rel = lambda p: p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p  # noqa: E731
+    args = ["import", str(rel(pt)), "--out", str(rel(h5)), "--disc", cfg["disc"],
+            "--decoder", cfg["decoder"], "--kind", meta["arch"]]
+    done = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"converting {pt} failed:\n{done.stdout}{done.stderr}")
+    meta["h5"] = h5.name
+    meta["h5_command"] = "python -m simulator " + " ".join(args)
+    side.write_text(json.dumps(meta, indent=2) + "\n")
+    pt.with_suffix(".md").write_text(cards.render(meta))
+    print(f"{pt.name} -> {h5.name}")
+    return h5
+
+
+def main(argv=None):
+    paths = [Path(p) for p in (sys.argv[1:] if argv is None else argv)] or sorted(CHECKPOINT_DIR.glob("*.pt"))
+    for p in paths:
+        convert(p.resolve())
+
+
+if __name__ == "__main__":
+    main()
