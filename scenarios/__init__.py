@@ -97,14 +97,16 @@ _SCENARIOS = {
 
 
 def names() -> tuple[str, ...]:
-    """Known scenario names, sorted."""
-    return tuple(sorted(_SCENARIOS))
+    """Known scenario names (including the untrained LRA workloads of scenarios.lra), sorted."""
+    from .lra import WORKLOADS
+    return tuple(sorted(_SCENARIOS) + sorted(WORKLOADS))
 
 
 def get(name: str) -> Scenario:
     """The scenario called `name`; ScenarioError listing the known names otherwise."""
+    from .lra import WORKLOADS
     try:
-        return _SCENARIOS[name]
+        return _SCENARIOS[name] if name in _SCENARIOS else WORKLOADS[name]
     except (KeyError, TypeError):
         raise ScenarioError(f"unknown scenario {name!r}; known scenarios: {', '.join(names())}") from None
 

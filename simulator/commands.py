@@ -46,13 +46,21 @@ def load_data(args):
         n = None if args.samples is None else max(0, args.samples)
         x, labels = sc.load("test", n=n)
         source = f"scenario {sc.name} (held-out split)"
-    if args.checkpoint is None:
-        sc = scenarios.get(args.scenario or "smnist")
-        if sc.checkpoint_path is None or not sc.checkpoint_path.is_file():
-            raise InputError(f"scenario {sc.name!r} has no shipped checkpoint; pass one as the first argument")
-        args.checkpoint = str(sc.checkpoint_path)
-    net = load_network(args.checkpoint, disc=getattr(args, "disc", "bilinear"),
-                       decoder=getattr(args, "decoder", "pool"), kind=getattr(args, "kind", None))
+        if getattr(sc, "untrained", False):
+            source = f"UNTRAINED workload {sc.name} ({sc.inputs})"
+            if labels is not None and np.all(labels < 0):
+                labels = None
+    sc = None if args.input is not None else scenarios.get(args.scenario or "smnist")
+    if args.checkpoint is None and getattr(sc, "untrained", False):
+        args.checkpoint = f"untrained-{sc.name}"
+        net = sc.network(kind=getattr(args, "kind", None) or "binary_s4d")
+    else:
+        if args.checkpoint is None:
+            if sc.checkpoint_path is None or not sc.checkpoint_path.is_file():
+                raise InputError(f"scenario {sc.name!r} has no shipped checkpoint; pass one as the first argument")
+            args.checkpoint = str(sc.checkpoint_path)
+        net = load_network(args.checkpoint, disc=getattr(args, "disc", "bilinear"),
+                           decoder=getattr(args, "decoder", "pool"), kind=getattr(args, "kind", None))
     if args.samples is not None:
         if args.samples <= 0:
             raise InputError(f"--samples must be positive, found {args.samples}")
@@ -153,6 +161,21 @@ def energy_table(data: dict) -> str:
     return "energy estimate (per inference):\n" + "\n".join(rows)
 
 
+def cmd_validate(args) -> int:
+    from simulator.engine import run
+    from simulator.validate import validate_main
+
+    net, x, labels, source = load_data(args)
+    print(f"{args.checkpoint}: {len(x)} samples from {source}; our {args.engine} engine vs Brian2 ({args.target})")
+    report = validate_main(net, x, labels, lambda n, xs: run(n, xs, engine=args.engine, record_pre=True,
+                                                             batch_size=args.batch_size),
+                           args.out, target=args.target, engine_name=f"{args.engine} engine")
+    print(report.format())
+    if args.out:
+        print(f"wrote {args.out}/validation.json, validation.txt")
+    return 0 if report.passed else 1
+
+
 def run_summary(net, result, labels, args, source) -> dict:
     from simulator.counting import totals
     from simulator.neurobench import neurobench_metrics
@@ -190,3 +213,10 @@ def register(sub, add_import_options) -> None:
     p.add_argument("--out", default="energy-report", help="directory for energy.json/.md/.html and figures")
     add_import_options(p)
     p.set_defaults(func=cmd_energy, resume=False)
+
+    p = sub.add_parser("validate", help="run our engine and Brian2 on the same inputs and compare spike by spike")
+    add_data_options(p, default_samples=10)
+    p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code generation target")
+    p.add_argument("--out", default=None, help="directory for validation.json and validation.txt")
+    add_import_options(p)
+    p.set_defaults(func=cmd_validate)
