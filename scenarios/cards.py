@@ -48,7 +48,7 @@ def render(meta: dict) -> str:
 * **Data**: {_SOURCE[sc.source]}, fixed stratified seeded split (docs/scenarios.md): {rec['n_train']} train / {meta['n_test']} test.
 * **Architecture**: {cfg['n_layers']} layers, H = {cfg['d_model']}, N = {cfg['d_state']} ({cfg['d_state'] // 2} complex modes), n_ssm = {cfg['n_ssm'] or cfg['d_model']}, S4D-{cfg['init'].capitalize()} init, dt in [{cfg['dt_min']}, {cfg['dt_max']}], {cfg['disc']} discretisation, {'bidirectional' if cfg['bidirectional'] else 'unidirectional'}, {cfg['norm']} norm ({'prenorm' if cfg['prenorm'] else 'postnorm'}), encoder Linear({cfg['d_input']}, H), decoder {cfg['decoder']} then Linear(H, {cfg['n_classes']}); {meta['n_params']:,} parameters.
 * **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, random shifts of up to {rec['augment_shift_px']} px (train only), seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
-* **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.
+* **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.{(' ' + meta['notes']) if meta.get('notes') else ''}
 * **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
 * **Command**: `{meta['command']}`
 

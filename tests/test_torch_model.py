@@ -259,3 +259,22 @@ def test_shipped_checkpoint_reproduces_card(path):
         np.testing.assert_allclose(rates, side["firing_rates"], atol=1e-3)
     card = path.with_suffix(".md").read_text()
     assert f"{100 * side['test_accuracy']:.1f} %" in card
+
+
+H5_SHIPPED = [p for p in SHIPPED if p.with_suffix(".h5").exists()]
+
+
+@pytest.mark.parametrize("path", H5_SHIPPED, ids=[p.stem for p in H5_SHIPPED])
+def test_shipped_h5_matches_pt_in_float64(path):
+    """The converted .h5 (simulator format) computes what the .pt computes, in float64."""
+    checkpoint = pytest.importorskip("models.checkpoint")
+    reference = pytest.importorskip("models.reference")
+    side = json.loads(path.with_suffix(".json").read_text())
+    m = SSMClassifier(ModelConfig(**side["config"]))
+    m.load_state_dict(torch.load(path, weights_only=True))
+    m = m.double().eval()
+    net = checkpoint.load(path.with_suffix(".h5"))
+    x, _ = scenarios.get(side["scenario"]).load("test", n=20)
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(reference.forward(net, x).logits, logits, rtol=0, atol=1e-8)
