@@ -214,6 +214,9 @@ def register(sub, add_import_options) -> None:
     add_import_options(p)
     p.set_defaults(func=cmd_energy, resume=False)
 
+    from simulator.raster import register_raster
+    register_raster(sub, add_data_options, add_import_options)
+
     p = sub.add_parser("validate", help="run our engine and Brian2 on the same inputs and compare spike by spike")
     add_data_options(p, default_samples=10)
     p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code generation target")
