@@ -58,9 +58,9 @@ class Counter:
                 c("norm_reductions", slots)
         out_width = layer.w_rows.shape[1]
         if layer.kind == "gsu":
-            nz = spikes != 0
-            c("spikes", nz.sum(axis=(1, 2)))
-            c("spike_acs", (nz * layer.fan_out).sum(axis=(1, 2)))
+            per_input = np.count_nonzero(spikes, axis=1)          # (B, H) spikes of each input
+            c("spikes", per_input.sum(axis=1))
+            c("spike_acs", per_input @ layer.fan_out)
             changed = _changed(act, act_prev)
             c("messages", changed.sum(axis=(1, 2)))
             c("graded_acs", (changed * layer.nz_count).sum(axis=(1, 2)))
@@ -69,8 +69,9 @@ class Counter:
             c("dense_macs", Lc * 2 * H * H)
         else:
             if layer.kind == "binary_s4d":
-                c("spikes", spikes.sum(axis=(1, 2), dtype=np.int64))
-                c("spike_acs", (spikes * layer.fan_out).sum(axis=(1, 2)))
+                per_input = np.count_nonzero(spikes, axis=1)      # (B, H) spikes of each input
+                c("spikes", per_input.sum(axis=1))
+                c("spike_acs", per_input @ layer.fan_out)
             else:
                 changed = _changed(act, act_prev)
                 c("gelu", slots)

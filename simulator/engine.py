@@ -84,17 +84,12 @@ class Simulation:
             self.stage_time_s["ssm"] += t1 - t0
             out, spikes, act = self._mix(li, layer, y)
             t2 = time.perf_counter()
-            h = h + out
-            if not cn.net.prenorm:
-                h = apply_norm(layer.norm, h)
-            h = np.ascontiguousarray(h, dtype=f)
+            h = self._residual(layer, h, out)
             self.stage_time_s["elementwise"] += time.perf_counter() - t2
             self.counter.layer(li, layer, Lc, fwd, bwd, spikes, act, st.act_prev[li])
             st.act_prev[li] = act[:, -1].copy()
             if spikes is not None:
-                ev = SpikeEvents.from_dense(spikes, self.sample_offset)
-                ev.t += st.steps
-                self.spikes[li].append(ev)
+                self.spikes[li].append(self._events(spikes, st.steps))
             if self.record_pre:
                 self.pre[li].append(y)
             if self.trace_neurons is not None:
@@ -105,6 +100,24 @@ class Simulation:
         st.last = h[:, -1].astype(np.float64)
         st.steps += Lc
         self.counter.decoder(Lc)
+
+    def _residual(self, layer, h: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Block output: h + out, then the postnorm (fused into one pass for BatchNorm)."""
+        norm, f = layer.norm, self.cn.dtype
+        if not self.cn.net.prenorm and norm is not None and norm.kind == "batch":
+            h = np.array(h, dtype=f)  # the caller's array is left untouched
+            kernels.residual_batch_norm(h, np.ascontiguousarray(out, dtype=f), norm.running_mean,
+                                        np.sqrt(norm.running_var + norm.eps), norm.weight, norm.bias)
+            return h
+        h = h + out
+        if not self.cn.net.prenorm:
+            h = apply_norm(norm, h)
+        return np.ascontiguousarray(h, dtype=f)
+
+    def _events(self, spikes: np.ndarray, t_offset: int) -> SpikeEvents:
+        per_sample = np.zeros(spikes.shape[0], np.int64)
+        s, t, n, v = kernels.events_from_dense(spikes, per_sample)
+        return SpikeEvents(s + np.int32(self.sample_offset), t + np.int32(t_offset), n, v)
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         cn, st = self.cn, self.state

@@ -287,3 +287,48 @@ def glu(z):
             for j in range(H):
                 out[b, t, j] = z[b, t, j] * (1.0 / (1.0 + np.exp(-z[b, t, H + j])))
     return out
+
+
+@njit(cache=True, parallel=True)
+def residual_batch_norm(h, out, mean, sd, weight, bias):
+    """h = BatchNorm(h + out) in place, with the operations of models.reference.apply_norm in their order:
+    ((x - mean) / sd) * weight + bias, sd = sqrt(running_var + eps) computed by the caller."""
+    B, L, H = h.shape
+    for b in prange(B):
+        for t in range(L):
+            for j in range(H):
+                x = h[b, t, j] + out[b, t, j]
+                h[b, t, j] = (x - mean[j]) / sd[j] * weight[j] + bias[j]
+
+
+@njit(cache=True, parallel=True)
+def events_from_dense(spikes, counts_out):
+    """Sparse (sample, t, neuron, value) of the nonzero entries, in (sample, t, neuron) order."""
+    B, L, H = spikes.shape
+    for b in prange(B):
+        n = 0
+        for t in range(L):
+            for j in range(H):
+                if spikes[b, t, j] != 0:
+                    n += 1
+        counts_out[b] = n
+    starts = np.zeros(B + 1, np.int64)
+    for b in range(B):
+        starts[b + 1] = starts[b] + counts_out[b]
+    total = starts[B]
+    s_out = np.empty(total, np.int32)
+    t_out = np.empty(total, np.int32)
+    n_out = np.empty(total, np.int32)
+    v_out = np.empty(total, np.int8)
+    for b in prange(B):
+        k = starts[b]
+        for t in range(L):
+            for j in range(H):
+                v = spikes[b, t, j]
+                if v != 0:
+                    s_out[k] = b
+                    t_out[k] = t
+                    n_out[k] = j
+                    v_out[k] = v
+                    k += 1
+    return s_out, t_out, n_out, v_out
