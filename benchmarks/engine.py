@@ -104,10 +104,10 @@ def main():
     z = np.empty((S, L, 2 * H))
     for rate in (0.05, 0.5):
         spikes = (rng.uniform(size=(S, L, H)) < rate).astype(np.int8)
-        kernels.spikes_event(spikes, lay.w_rows, lay.bias, z)
-        kernels.spikes_dense(spikes, lay.w_rows, lay.bias, z)
-        te = best_of(lambda: kernels.spikes_event(spikes, lay.w_rows, lay.bias, z), 3)
-        td = best_of(lambda: kernels.spikes_dense(spikes, lay.w_rows, lay.bias, z), 3)
+        kernels.spikes_mix(spikes, lay.w_rows, lay.bias, True, z)
+        kernels.spikes_mix(spikes, lay.w_rows, lay.bias, False, z)
+        te = best_of(lambda: kernels.spikes_mix(spikes, lay.w_rows, lay.bias, True, z), 3)
+        td = best_of(lambda: kernels.spikes_mix(spikes, lay.w_rows, lay.bias, False, z), 3)
         mixing[rate] = (te, td, int(spikes.sum()) * 2 * H)
 
     rates = {

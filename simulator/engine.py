@@ -143,30 +143,30 @@ class Simulation:
             spikes = gsu_spikes(y, layer.gsu.spike_ratio)
             P = np.empty((B, Lc, H), y.dtype)
             g = np.empty((B, Lc, H), y.dtype)
+            kernels.spikes_mix(spikes, layer.w_rows, layer.bias, self.event, P)
             if self.event:
-                kernels.spikes_event(spikes, layer.w_rows, layer.bias, P)
                 kernels.ternary_gate_event(y, layer.nz_index, layer.nz_sign, layer.nz_count, g)
             else:
-                kernels.spikes_dense(spikes, layer.w_rows, layer.bias, P)
                 kernels.ternary_gate_dense(y, layer.wt_rows, g)
             t1 = time.perf_counter()
             out = gelu(layer_norm(P * g, layer.gsu.norm_weight, layer.gsu.norm_bias, layer.gsu.norm_eps))
             act = y
         else:
-            z = np.empty((B, Lc, layer.w_rows.shape[1]), y.dtype)
             if layer.kind == "binary_s4d":
                 spikes = (y > 0).astype(np.int8)
                 act = spikes
-                (kernels.spikes_event if self.event else kernels.spikes_dense)(spikes, layer.w_rows, layer.bias, z)
+                out = kernels.spikes_glu(spikes, layer.w_rows, layer.bias, self.event, np.empty((B, Lc, H), y.dtype))
+                t1 = time.perf_counter()  # the GLU is fused into the mixing kernel here
             else:
                 spikes = None
                 act = np.ascontiguousarray(gelu(y), dtype=y.dtype)
+                z = np.empty((B, Lc, layer.w_rows.shape[1]), y.dtype)
                 if self.event:
                     kernels.graded_event(act, layer.w_rows, layer.bias, self.state.held[li], self.state.z_held[li], z)
                 else:
                     kernels.graded_dense(act, layer.w_rows, layer.bias, z)
-            t1 = time.perf_counter()
-            out = kernels.glu(z)
+                t1 = time.perf_counter()
+                out = kernels.glu(z)
         self.stage_time_s["mixing"] += t1 - t0
         self.stage_time_s["elementwise"] += time.perf_counter() - t1
         return out, spikes, act

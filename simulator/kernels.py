@@ -138,50 +138,67 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
 TB = 8
 
 
-@njit(cache=True, parallel=True)
-def spikes_dense(spikes, w_rows, bias, z):
-    """Time-stepped: every synapse every step (spike value 0, +1 or -1 multiplies its weight row)."""
-    B, L, H = spikes.shape
-    m = w_rows.shape[1]
-    nblocks = (L + TB - 1) // TB
-    for job in prange(B * nblocks):
-        b = job // nblocks
-        t0 = (job % nblocks) * TB
-        t1 = min(L, t0 + TB)
+@njit(cache=True)
+def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
+    """zb[k] = bias + sum_i spikes[b, t0+k, i] * w_rows[i] for the steps of one block, rows in ascending i.
+    event: a +1 spike adds its row, a -1 spike subtracts it, silent inputs cost nothing. Otherwise
+    (time-stepped) every row is multiplied by its spike value 0, +1 or -1 and added: the same sums."""
+    H, m = w_rows.shape
+    for k in range(t1 - t0):
+        for j in range(m):
+            zb[k, j] = bias[j]
+    for i in range(H):
         for t in range(t0, t1):
-            for j in range(m):
-                z[b, t, j] = bias[j]
-        for i in range(H):
-            for t in range(t0, t1):
-                v = np.float64(spikes[b, t, i])
-                for j in range(m):
-                    z[b, t, j] += w_rows[i, j] * v
-    return z
-
-
-@njit(cache=True, parallel=True)
-def spikes_event(spikes, w_rows, bias, z):
-    """Event-driven: a +1 spike adds its weight row, a -1 spike subtracts it; silent inputs cost nothing."""
-    B, L, H = spikes.shape
-    m = w_rows.shape[1]
-    nblocks = (L + TB - 1) // TB
-    for job in prange(B * nblocks):
-        b = job // nblocks
-        t0 = (job % nblocks) * TB
-        t1 = min(L, t0 + TB)
-        for t in range(t0, t1):
-            for j in range(m):
-                z[b, t, j] = bias[j]
-        for i in range(H):
-            for t in range(t0, t1):
-                v = spikes[b, t, i]
+            v = spikes[b, t, i]
+            k = t - t0
+            if event:
                 if v > 0:
                     for j in range(m):
-                        z[b, t, j] += w_rows[i, j]
+                        zb[k, j] += w_rows[i, j]
                 elif v < 0:
                     for j in range(m):
-                        z[b, t, j] -= w_rows[i, j]
+                        zb[k, j] -= w_rows[i, j]
+            else:
+                fv = np.float64(v)
+                for j in range(m):
+                    zb[k, j] += w_rows[i, j] * fv
+
+
+@njit(cache=True, parallel=True)
+def spikes_mix(spikes, w_rows, bias, event, z):
+    """z[b, t] = bias + sum_i spikes[b, t, i] * w_rows[i]  (spikes int8 in {-1, 0, 1})."""
+    B, L, H = spikes.shape
+    m = w_rows.shape[1]
+    nblocks = (L + TB - 1) // TB
+    for job in prange(B * nblocks):
+        b = job // nblocks
+        t0 = (job % nblocks) * TB
+        t1 = min(L, t0 + TB)
+        zb = np.empty((TB, m), z.dtype)
+        _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event)
+        for t in range(t0, t1):
+            for j in range(m):
+                z[b, t, j] = zb[t - t0, j]
     return z
+
+
+@njit(cache=True, parallel=True)
+def spikes_glu(spikes, w_rows, bias, event, out):
+    """GLU of the spike mixing, out = z[:H] * sigmoid(z[H:]), without storing z (it stays in L1)."""
+    B, L, H = spikes.shape
+    m = w_rows.shape[1]
+    half = m // 2
+    nblocks = (L + TB - 1) // TB
+    for job in prange(B * nblocks):
+        b = job // nblocks
+        t0 = (job % nblocks) * TB
+        t1 = min(L, t0 + TB)
+        zb = np.empty((TB, m), out.dtype)
+        _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event)
+        for t in range(t0, t1):
+            for j in range(half):
+                out[b, t, j] = zb[t - t0, j] * (1.0 / (1.0 + np.exp(-zb[t - t0, half + j])))
+    return out
 
 
 @njit(cache=True, parallel=True)
