@@ -23,7 +23,9 @@ def console_summary(s: dict) -> str:
     if "accuracy" in s:
         correct = int(round(s["accuracy"] * s["samples"]))
         lines.append(f"accuracy: {100 * s['accuracy']:.2f} % ({correct}/{s['samples']})")
-    if s["firing_rates"]:
+    if s["firing_rates"] is None:
+        lines.append("firing rate: none (the S4D baseline does not spike; its activations are graded messages)")
+    else:
         lines.append("firing rate per layer (spikes per step per channel): "
                      + ", ".join(f"{r:.3f}" for r in s["firing_rates"]))
     cols = ("spikes", "spike_acs", "messages", "graded_macs", "graded_acs", "mode_updates", "dense_macs")
