@@ -337,11 +337,12 @@ def ternary_gate_event(y, nz_index, nz_sign, nz_count, g):
     return g
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def pool_sum(h, pool):
-    """pool[b] += sum_t h[b, t] in time order (not numpy's pairwise order), so chunked runs add identically."""
+    """pool[b] += sum_t h[b, t] in time order (not numpy's pairwise order), so chunked runs add identically.
+    Serial: a memory-bound pass that a parallel region only slows down."""
     B, L, H = h.shape
-    for b in prange(B):
+    for b in range(B):
         for t in range(L):
             for j in range(H):
                 pool[b, j] += h[b, t, j]
@@ -372,11 +373,12 @@ def residual_batch_norm(h, out, mean, sd, weight, bias):
                 h[b, t, j] = (x - mean[j]) / sd[j] * weight[j] + bias[j]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def events_from_dense(spikes, counts_out):
     """Sparse (sample, t, neuron, value) of the nonzero entries, in (sample, t, neuron) order."""
     B, L, H = spikes.shape
-    for b in prange(B):
+    # Serial on purpose: this is a memory-bound scan, and a parallel region costs more than it saves.
+    for b in range(B):
         n = 0
         for t in range(L):
             for j in range(H):
@@ -391,7 +393,7 @@ def events_from_dense(spikes, counts_out):
     t_out = np.empty(total, np.int32)
     n_out = np.empty(total, np.int32)
     v_out = np.empty(total, np.int8)
-    for b in prange(B):
+    for b in range(B):
         k = starts[b]
         for t in range(L):
             for j in range(H):
