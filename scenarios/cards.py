@@ -24,6 +24,10 @@ _ARCH = {
 }
 
 
+def _augment(px):
+    return f"random image shifts of up to {px} px (train only)" if px else "no augmentation"
+
+
 def render(meta: dict) -> str:
     cfg, rec = meta["config"], meta["recipe"]
     sc = scenarios.get(meta["scenario"])
@@ -47,7 +51,7 @@ def render(meta: dict) -> str:
 * **Scenario**: `{sc.name}`: {sc.description}; L = {sc.seq_len}, d_input = {sc.d_input}, {sc.n_classes} classes; encoding {sc.encoding}.
 * **Data**: {_SOURCE[sc.source]}, fixed stratified seeded split (docs/scenarios.md): {rec['n_train']} train / {meta['n_test']} test.
 * **Architecture**: {cfg['n_layers']} layers, H = {cfg['d_model']}, N = {cfg['d_state']} ({cfg['d_state'] // 2} complex modes), n_ssm = {cfg['n_ssm'] or cfg['d_model']}, S4D-{cfg['init'].capitalize()} init, dt in [{cfg['dt_min']}, {cfg['dt_max']}], {cfg['disc']} discretisation, {'bidirectional' if cfg['bidirectional'] else 'unidirectional'}, {cfg['norm']} norm ({'prenorm' if cfg['prenorm'] else 'postnorm'}), encoder Linear({cfg['d_input']}, H), decoder {cfg['decoder']} then Linear(H, {cfg['n_classes']}); {meta['n_params']:,} parameters.
-* **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, random shifts of up to {rec['augment_shift_px']} px (train only), seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
+* **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, {_augment(rec['augment_shift_px'])}, seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
 * **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.{(' ' + meta['notes']) if meta.get('notes') else ''}
 * **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
 * **Command**: `{meta['command']}`
