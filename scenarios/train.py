@@ -123,6 +123,9 @@ def main(argv=None):
         sc = scenarios.get(args.scenario)
     except scenarios.ScenarioError as e:
         sys.exit(str(e))
+    if not isinstance(sc, scenarios.Scenario):      # e.g. the LRA workloads: shapes only, no data
+        trainable = [n for n in scenarios.names() if isinstance(scenarios.get(n), scenarios.Scenario)]
+        sys.exit(f"scenario {sc.name!r} has no training data; trainable: {', '.join(trainable)}")
     torch = _import_torch()
     from tqdm import tqdm
     from scenarios.torch_model import ModelConfig, SSMClassifier

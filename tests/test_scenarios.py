@@ -131,3 +131,13 @@ def test_load_returns_fresh_arrays():
     x[:] = -1
     assert sc.load("test", n=3)[0].min() == 0.0
 
+
+
+def test_training_cli_rejects_unknown_and_untrainable_scenarios():
+    from scenarios import train          # imports torch lazily, so this runs without it
+    with pytest.raises(SystemExit, match="known scenarios: digits, psmnist, smnist"):
+        train.main(["cifar"])
+    untrainable = [n for n in scenarios.names() if not isinstance(scenarios.get(n), scenarios.Scenario)]
+    for name in untrainable[:1]:
+        with pytest.raises(SystemExit, match="no training data"):
+            train.main([name])
