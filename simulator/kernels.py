@@ -355,12 +355,13 @@ def glu(z):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def residual_batch_norm(h, out, mean, sd, weight, bias):
     """h = BatchNorm(h + out) in place, with the operations of models.reference.apply_norm in their order:
-    ((x - mean) / sd) * weight + bias, sd = sqrt(running_var + eps) computed by the caller."""
+    ((x - mean) / sd) * weight + bias, sd = sqrt(running_var + eps) computed by the caller.
+    Serial: memory-bound, and a parallel region waits for its slowest thread on a busy machine."""
     B, L, H = h.shape
-    for b in prange(B):
+    for b in range(B):
         for t in range(L):
             for j in range(H):
                 x = h[b, t, j] + out[b, t, j]
