@@ -67,12 +67,18 @@ def plot(results, out_dir):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     fig, axs = plt.subplots(1, 4, figsize=(14, 3.4), constrained_layout=True)
     for ax, (axis, rows) in zip(axs, results.items()):
         xs = [r[axis] for r in rows]
         ax.loglog(xs, [r["s_per_sample"] * 1e3 for r in rows], "o-", label="measured")
         ref = rows[0]["s_per_sample"] * 1e3
         ax.loglog(xs, [ref * x / xs[0] for x in xs], "--", color="grey", label="linear")
+        ax.set_xticks(xs)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(axis)
         ax.set_title(f"event engine vs {axis}")
         ax.grid(True, which="both", alpha=0.3)
