@@ -35,10 +35,11 @@ def torch_logits(model, x, dtype):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=None)
+    ap.add_argument("--only", default=None, help="comma list of checkpoint names")
     args = ap.parse_args()
     torch.set_num_threads(2)
     rows = {}
-    for name in SHIPPED:
+    for name in (args.only.split(",") if args.only else SHIPPED):
         ck = scenarios.CHECKPOINT_DIR
         meta = json.loads((ck / f"{name}.json").read_text())
         x, y = scenarios.get(name.split("_")[0]).load("test", n=args.samples)
