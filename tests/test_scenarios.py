@@ -19,6 +19,9 @@ def test_names_and_fields():
             sc.seq_len = 1
     assert scenarios.get("smnist").checkpoint_path.name == "smnist_binary_s4d.h5"
     assert scenarios.get("psmnist").checkpoint_path.name == "psmnist_binary_s4d.h5"
+    assert scenarios.get("digits").checkpoint_path.name == "digits_binary_s4d.h5"
+    for name in ("smnist", "psmnist", "digits"):                  # default checkpoints are shipped
+        assert scenarios.get(name).checkpoint_path.exists()
 
 
 def test_unknown_scenario_lists_known_names():
