@@ -28,6 +28,15 @@ def _augment(px):
     return f"random image shifts of up to {px} px (train only)" if px else "no augmentation"
 
 
+def _h5_check(meta):
+    c = meta.get("h5_check")
+    if not c:
+        return ""
+    return (f"\n* **Simulator format check**: the `.h5` run by the float64 FFT reference (`models.reference`) "
+            f"scores {100 * c['accuracy_f64']:.1f} % on the same digits; {c['prediction_changes_vs_pt_f32']} "
+            f"predictions differ from the float32 PyTorch run.")
+
+
 def render(meta: dict) -> str:
     cfg, rec = meta["config"], meta["recipe"]
     sc = scenarios.get(meta["scenario"])
@@ -54,7 +63,7 @@ def render(meta: dict) -> str:
 * **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, {_augment(rec['augment_shift_px'])}, seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
 * **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.{(' ' + meta['notes']) if meta.get('notes') else ''}
 * **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
-* **Command**: `{meta['command']}`
+* **Command**: `{meta['command']}`{_h5_check(meta)}
 
 ## Firing rates (test split)
 

@@ -5,7 +5,10 @@
 Runs the project's own command line, ``python -m simulator import CKPT --out
 NAME.h5 --disc D --decoder M --kind ARCH`` (the kind matters: Binary S4D and
 the S4D baseline share one key layout), then records the .h5 file and the
-exact command in the JSON sidecar and re-renders the card.
+exact command in the JSON sidecar and re-renders the card. It then checks
+the .h5 on the whole test split with the simulator's float64 FFT reference
+(``models.reference``) against the .pt run in float32 by PyTorch, and
+records that accuracy and the number of changed predictions on the card.
 """
 from __future__ import annotations
 
@@ -30,10 +33,34 @@ def convert(pt: Path) -> Path:
         sys.exit(f"converting {pt} failed:\n{done.stdout}{done.stderr}")
     meta["h5"] = h5.name
     meta["h5_command"] = "python -m simulator " + " ".join(args)
+    meta["h5_check"] = check(pt, h5, meta)
     side.write_text(json.dumps(meta, indent=2) + "\n")
     pt.with_suffix(".md").write_text(cards.render(meta))
     print(f"{pt.name} -> {h5.name}")
     return h5
+
+
+def check(pt: Path, h5: Path, meta: dict) -> dict:
+    """float64 accuracy of the .h5 (models.reference) and prediction changes vs the float32 .pt."""
+    import numpy as np
+    import torch
+
+    import scenarios
+    from models import checkpoint, reference
+    from scenarios.torch_model import ModelConfig, SSMClassifier
+
+    net = checkpoint.load(h5)
+    model = SSMClassifier(ModelConfig(**meta["config"]))
+    model.load_state_dict(torch.load(pt, weights_only=True))
+    model.eval()
+    x, y = scenarios.get(meta["scenario"]).load("test")
+    p64, p32 = [], []
+    for i in range(0, len(x), 100):
+        p64.append(reference.forward(net, x[i:i + 100]).predictions)
+        with torch.no_grad():
+            p32.append(model(torch.from_numpy(x[i:i + 100]).float()).argmax(-1).numpy())
+    p64, p32 = np.concatenate(p64), np.concatenate(p32)
+    return dict(accuracy_f64=float((p64 == y).mean()), prediction_changes_vs_pt_f32=int((p64 != p32).sum()))
 
 
 def main(argv=None):
