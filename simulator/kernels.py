@@ -32,6 +32,14 @@ def _sum4(p, n2):
 
 
 @njit(cache=True)
+def _scratch(n2, dtype):
+    """Nine contiguous per-thread vectors of length N/2: state (re, im), readout terms, and the channel's
+    coefficients (Ab re/im, Bb re/im, C re/im)."""
+    w = np.empty((9, n2), dtype)
+    return w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+
+
+@njit(cache=True)
 def _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci):
     """Copy channel h's coefficients into contiguous scratch vectors (the inner loops then vectorise)."""
     for n in range(a_re.shape[1]):
@@ -56,15 +64,7 @@ def ssm_forward(u, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, ze
     B, L, H = u.shape
     n2 = a_re.shape[1]
     for b in prange(B):
-        sr = np.empty(n2, y.dtype)
-        si = np.empty(n2, y.dtype)
-        p = np.empty(n2, y.dtype)
-        ar = np.empty(n2, y.dtype)
-        ai = np.empty(n2, y.dtype)
-        br = np.empty(n2, y.dtype)
-        bi = np.empty(n2, y.dtype)
-        cr = np.empty(n2, y.dtype)
-        ci = np.empty(n2, y.dtype)
+        sr, si, p, ar, ai, br, bi, cr, ci = _scratch(n2, y.dtype)
         modes = 0
         chans = 0
         msgs = 0
@@ -113,15 +113,7 @@ def ssm_backward(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts):
     B, L, H = u.shape
     n2 = a_re.shape[1]
     for b in prange(B):
-        rr = np.empty(n2, y.dtype)
-        ri = np.empty(n2, y.dtype)
-        p = np.empty(n2, y.dtype)
-        ar = np.empty(n2, y.dtype)
-        ai = np.empty(n2, y.dtype)
-        br = np.empty(n2, y.dtype)
-        bi = np.empty(n2, y.dtype)
-        cr = np.empty(n2, y.dtype)
-        ci = np.empty(n2, y.dtype)
+        rr, ri, p, ar, ai, br, bi, cr, ci = _scratch(n2, y.dtype)
         modes = 0
         for h in range(H):
             _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci)
@@ -154,15 +146,7 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
     B, L, H = u.shape
     n2 = a_re.shape[1]
     for b in prange(B):
-        sr = np.empty(n2, y.dtype)
-        si = np.empty(n2, y.dtype)
-        p = np.empty(n2, y.dtype)
-        ar = np.empty(n2, y.dtype)
-        ai = np.empty(n2, y.dtype)
-        br = np.empty(n2, y.dtype)
-        bi = np.empty(n2, y.dtype)
-        cr = np.empty(n2, y.dtype)
-        ci = np.empty(n2, y.dtype)
+        sr, si, p, ar, ai, br, bi, cr, ci = _scratch(n2, y.dtype)
         for h in range(H):
             _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci)
             for n in range(n2):
