@@ -177,7 +177,7 @@ class Simulation:
         if st.steps == 0:
             raise InputError("no time steps have been fed yet")
         pooled = st.pool / st.steps if net.decoder.mode == "pool" else st.last
-        return pooled @ net.decoder.weight.T + net.decoder.bias
+        return kernels.decode(np.ascontiguousarray(pooled, np.float64), net.decoder.weight, net.decoder.bias)
 
     def result(self) -> RunResult:
         cat = lambda parts: np.concatenate(parts, axis=1)  # noqa: E731  (chunks along time)

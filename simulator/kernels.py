@@ -326,6 +326,22 @@ def pool_sum(h, pool):
                 pool[b, j] += h[b, t, j]
 
 
+@njit(cache=True)
+def decode(pooled, weight, bias):
+    """logits[b] = weight @ pooled[b] + bias, each sum in index order: a sample's logits do not depend on the
+    batch it ran in (BLAS picks its summation order by matrix shape, so `pooled @ weight.T` can)."""
+    B, H = pooled.shape
+    C = weight.shape[0]
+    out = np.empty((B, C), np.float64)
+    for b in range(B):
+        for c in range(C):
+            acc = 0.0
+            for j in range(H):
+                acc += pooled[b, j] * weight[c, j]
+            out[b, c] = acc + bias[c]
+    return out
+
+
 @njit(cache=True, parallel=True)
 def glu(z):
     """out = z[..., :H] * sigmoid(z[..., H:]), with the same formula as models.reference.glu."""

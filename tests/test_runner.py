@@ -28,6 +28,22 @@ def assert_same(a, b):
             assert np.array_equal(a.counts[layer][f], b.counts[layer][f]), (layer, f)
 
 
+@pytest.mark.parametrize("kind,opts", [("binary_s4d", {}), ("gsu", {"directions": 2, "norm": "layer"}),
+                                       ("s4d", {"prenorm": True}), ("binary_s4d", {"prenorm": True, "norm": "layer"})])
+@pytest.mark.parametrize("engine", ["event", "dense"])
+def test_a_sample_computes_the_same_bits_in_any_batch(rng, kind, opts, engine):
+    """The promise of docs/reproducibility.md: every reduction runs in a fixed order per sample, so batch and
+    shard sizes change nothing, not even the last bit of a logit."""
+    net, _ = make_net(kind=kind, H=8, N=4, **opts)
+    x = rng.normal(size=(13, 25, 1))
+    whole = run(net, x, engine=engine, batch_size=13)
+    for batch in (1, 2, 5, 8):
+        assert_same(run(net, x, engine=engine, batch_size=batch), whole)
+    for i in (0, 7, 12):
+        one = run(net, x[i:i + 1], engine=engine, batch_size=1)
+        assert np.array_equal(one.logits[0], whole.logits[i])
+
+
 def test_sharded_and_dask_runs_equal_a_single_run(rng):
     net, _ = make_net(kind="gsu", H=8, N=4)
     x = rng.normal(size=(11, 30, 1))

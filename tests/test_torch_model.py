@@ -241,6 +241,22 @@ def test_some_checkpoints_are_shipped():
     assert {"smnist_binary_s4d", "smnist_gsu", "smnist_s4d", "psmnist_binary_s4d"} <= names
 
 
+# float32 flips about one spike in 1e5-1e6 near threshold, and which ones depends on the CPU's vector width and
+# thread count; a flipped spike can move a prediction. What we promise (docs/reproducibility.md): float64
+# predictions are the card's on any x86-64 CPU; float32 predictions differ from float64 in at most this many of
+# the 1,000 held-out digits (seen: 0 to 3).
+MAX_FLOAT32_PREDICTION_CHANGES = 5
+
+
+def _predictions(model, x, dtype):
+    model = model.to(dtype).eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), 100):
+            out.append(model(torch.as_tensor(x[i:i + 100], dtype=dtype)).argmax(-1).numpy())
+    return np.concatenate(out)
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_checkpoint_reproduces_card(path):
     from scenarios.train import evaluate
@@ -251,10 +267,13 @@ def test_shipped_checkpoint_reproduces_card(path):
     assert path.stat().st_size < 1_000_000
     m = SSMClassifier(cfg)
     m.load_state_dict(sd, strict=True)
-    torch.set_num_threads(2)
     x, y = scenarios.get(side["scenario"]).load("test")
-    acc, rates = evaluate(m, x, y)
-    assert acc == pytest.approx(side["test_accuracy"], abs=0.001)   # allow one float32 spike flip
+    acc32, rates = evaluate(m, x, y)
+    p32 = _predictions(m, x, torch.float32)
+    p64 = _predictions(m, x, torch.float64)
+    assert float(np.mean(p64 == y)) == side["h5_check"]["accuracy_f64"]   # float64: exactly the card's
+    assert int(np.sum(p32 != p64)) <= MAX_FLOAT32_PREDICTION_CHANGES
+    assert abs(acc32 - side["test_accuracy"]) * len(y) <= MAX_FLOAT32_PREDICTION_CHANGES
     if rates is not None:
         np.testing.assert_allclose(rates, side["firing_rates"], atol=1e-3)
     card = path.with_suffix(".md").read_text()
