@@ -1,8 +1,9 @@
 """Synthetic operation counts in the engines' format, for demos, docs and tests.
 
 These are NOT simulation results: they are built from a network's shape and assumed
-activity (by default the firing rates PAPER.md reports for a 3-layer, H=48 Binary S4D
-trained on MNIST: 0.59, 0.49, 0.49). Use the simulator's counts for real estimates.
+activity (by default the firing rates measured on a 3-layer, H=48 Binary S4D trained with the
+paper's code on MNIST: 0.59, 0.49, 0.49; docs/semantics.md, "Activity of trained networks").
+Use the simulator's counts for real estimates.
 """
 
 from __future__ import annotations

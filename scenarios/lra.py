@@ -1,4 +1,4 @@
-"""Long Range Arena workloads with the paper's model shapes (PAPER.md, "Configurations used in the paper").
+"""Long Range Arena workloads with the paper's model shapes (its per-task configurations, arXiv 2401.00955).
 
 The LRA datasets are not available offline, so these are *workloads*: untrained networks with the paper's
 initialisation (S4D-Inv, its dt ranges), run on inputs with each task's statistics. ListOps is algorithmic,

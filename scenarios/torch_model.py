@@ -1,6 +1,6 @@
 """PyTorch SSM-SNN classifiers (Binary S4D, GSU, S4D baseline) for training.
 
-Written from the equations in PAPER.md (Stan & Rhodes, arXiv 2401.00955),
+Written from the equations in docs/semantics.md (Stan & Rhodes, arXiv 2401.00955),
 not copied from the paper's code. ``state_dict()`` of ``SSMClassifier`` has
 exactly the paper checkpoint's keys and shapes (``model.layers.i.``,
 ``encoder.0.``, ``decoder.0.output_transform.``; complex tensors as trailing
@@ -288,7 +288,7 @@ class SSMClassifier(nn.Module):
 
 
 def paper_layout(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """Expected state_dict keys and shapes of the paper checkpoint (PAPER.md table)."""
+    """Expected state_dict keys and shapes of the paper checkpoint (table in docs/semantics.md)."""
     H, N2, n_ssm = cfg.d_model, cfg.d_state // 2, cfg.n_ssm or cfg.d_model
     out = {}
     for i in range(cfg.n_layers):
