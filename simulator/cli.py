@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from models.errors import SimulatorError
 
@@ -47,7 +48,8 @@ def cmd_export_torch(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m simulator",
+    prog = "ssm-snn" if Path(sys.argv[0]).name == "ssm-snn" else "python -m simulator"  # the same program
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Simulate trained SSM spiking networks spike by spike.")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -18,7 +18,7 @@ CHIPS = ["loihi", "loihi2", "truenorth", "spinnaker2", "cmos45-fp32", "cpu"]
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("energy")
-    counts = synthetic_counts()  # 3-layer H=48 Binary S4D, 784 steps, PAPER.md firing rates
+    counts = synthetic_counts()  # 3-layer H=48 Binary S4D, 784 steps, trained firing rates (docs/semantics.md)
     data = write_reports(counts, CHIPS, out, title="Binary S4D on sMNIST (synthetic counts)")
     loaded = json.loads((out / "energy.json").read_text(encoding="utf-8"))
     return out, counts, data, loaded

@@ -16,7 +16,7 @@ SHIPPED = sorted(CKPT_DIR.glob("*.pt"))
 
 
 def _layout_by_hand(arch, H, N, n_layers, bidir, n_ssm, prenorm=False, norm="batch", classes=10, d_in=1):
-    """PAPER.md's table, typed out again independently of paper_layout()."""
+    """The paper code's key table (docs/semantics.md), typed out again independently of paper_layout()."""
     keys = {}
     for i in range(n_layers):
         p = f"model.layers.{i}."
@@ -65,7 +65,7 @@ def _np(t):
 
 
 def _reference_forward(model, x):
-    """Direct recurrence s_t = Ab s_{t-1} + Bb u_t in numpy complex128, written from PAPER.md."""
+    """Direct recurrence s_t = Ab s_{t-1} + Bb u_t in numpy complex128, written from docs/semantics.md."""
     cfg = model.cfg
     sd = {k: _np(v) for k, v in model.state_dict().items()}
     H, n_ssm = cfg.d_model, cfg.n_ssm or cfg.d_model
