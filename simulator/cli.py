@@ -10,10 +10,10 @@ from models.errors import SimulatorError
 
 def _add_import_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("for paper checkpoints (.pt/.ckpt/.safetensors): what shapes cannot tell")
-    g.add_argument("--disc", choices=("bilinear", "zoh"), default="bilinear",
-                   help="discretisation the model was trained with (paper code default: bilinear)")
-    g.add_argument("--decoder", choices=("pool", "last"), default="pool",
-                   help="decoder mode (paper code default: pool)")
+    g.add_argument("--disc", choices=("bilinear", "zoh"), default=None,
+                   help="discretisation the model was trained with (default: bilinear, the paper code's)")
+    g.add_argument("--decoder", choices=("pool", "last"), default=None,
+                   help="decoder mode (default: pool, the paper code's)")
     g.add_argument("--kind", choices=("binary_s4d", "s4d", "gsu"), default=None,
                    help="layer kind; GSU is detected from its keys, Binary S4D and the S4D (GELU) baseline share "
                         "one layout (default binary_s4d)")
@@ -21,7 +21,8 @@ def _add_import_options(p: argparse.ArgumentParser) -> None:
 
 def _load(args):
     from models.loading import load_network
-    return load_network(args.checkpoint, disc=args.disc, decoder=args.decoder, kind=args.kind)
+    from simulator.commands import import_options
+    return load_network(args.checkpoint, **import_options(args.checkpoint, args))
 
 
 def cmd_info(args) -> int:

@@ -11,21 +11,44 @@ from models.errors import InputError
 SMALL_RUN = 100  # samples: logits also go into summary.json up to this many (always in results.h5)
 
 
-def add_data_options(p, default_samples=None) -> None:
+def add_data_options(p, default_samples=None, dtype=True, shards=True, distributed=True, resume=True,
+                     samples=True) -> None:
+    """The options that choose a network, its input and how to run it; a command takes only those it honours."""
     p.add_argument("checkpoint", nargs="?", default=None,
                    help="model (.h5, .pt, .ckpt, .safetensors); default: the scenario's shipped checkpoint")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--scenario", default=None, help="scenario name (smnist, psmnist, digits); default smnist")
     src.add_argument("--input", default=None, help=".npy array (samples, L, d_input), or (samples, L) int tokens")
     p.add_argument("--labels", default=None, help=".npy int array (samples,) of true classes, with --input")
-    p.add_argument("--samples", type=int, default=default_samples, help="number of samples (default: all)")
+    if samples:
+        p.add_argument("--samples", type=int, default=default_samples,
+                       help=f"number of samples (default: {'all' if default_samples is None else default_samples})")
     p.add_argument("--engine", choices=("event", "dense"), default="event")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--batch-size", type=int, default=16,
-                   help="samples per shard: simulated together, saved together, the most a kill can lose")
-    p.add_argument("--cluster", default=None, help="local:N: shard samples over a Dask LocalCluster of N workers")
-    p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing Dask scheduler")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run stored in --out")
+    if dtype:
+        p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    if shards:
+        p.add_argument("--batch-size", type=int, default=16,
+                       help="samples simulated together" + (", saved together: the most a kill can lose"
+                                                             if resume else ""))
+    if distributed:
+        p.add_argument("--cluster", default=None, help="local:N: shard samples over a Dask LocalCluster of N workers")
+        p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing Dask scheduler")
+    if resume:
+        p.add_argument("--resume", action="store_true", help="continue the interrupted run stored in --out")
+    unused = {"samples": samples, "dtype": dtype, "batch_size": shards, "cluster": distributed,
+              "scheduler": distributed, "resume": resume}
+    p.set_defaults(**{name: None for name, taken in unused.items() if not taken})
+
+
+def import_options(checkpoint, args) -> dict:
+    """--kind/--disc/--decoder describe paper checkpoints; an .h5 records its own, so giving them is an error."""
+    given = {k: getattr(args, k, None) for k in ("kind", "disc", "decoder")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and Path(str(checkpoint)).suffix.lower() in (".h5", ".hdf5"):
+        flags = ", ".join(f"--{k} {v}" for k, v in given.items())
+        raise InputError(f"{checkpoint}: {flags} only apply to paper checkpoints (.pt/.ckpt/.safetensors); an .h5 "
+                         f"records its own (see `info {checkpoint}`): drop the option(s)")
+    return given
 
 
 def load_data(args):
@@ -53,14 +76,15 @@ def load_data(args):
     sc = None if args.input is not None else scenarios.get(args.scenario or "smnist")
     if args.checkpoint is None and getattr(sc, "untrained", False):
         args.checkpoint = f"untrained-{sc.name}"
+        if getattr(args, "disc", None) or getattr(args, "decoder", None):
+            raise InputError(f"--disc/--decoder describe a checkpoint; the untrained {sc.name} workload has its own")
         net = sc.network(kind=getattr(args, "kind", None) or "binary_s4d")
     else:
         if args.checkpoint is None:
             if sc.checkpoint_path is None or not sc.checkpoint_path.is_file():
                 raise InputError(f"scenario {sc.name!r} has no shipped checkpoint; pass one as the first argument")
             args.checkpoint = str(sc.checkpoint_path)
-        net = load_network(args.checkpoint, disc=getattr(args, "disc", "bilinear"),
-                           decoder=getattr(args, "decoder", "pool"), kind=getattr(args, "kind", None))
+        net = load_network(args.checkpoint, **import_options(args.checkpoint, args))
     if args.samples is not None:
         if args.samples <= 0:
             raise InputError(f"--samples must be positive, found {args.samples}")
@@ -206,19 +230,20 @@ def register(sub, add_import_options) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("energy", help="simulate, then estimate energy on modelled chips and write reports")
-    add_data_options(p, default_samples=32)
+    add_data_options(p, default_samples=32, resume=False)
     p.add_argument("--chips", default=None,
                    help="comma-separated chip names or chip .toml paths (default: the whole catalogue: "
                         "loihi,loihi2,truenorth,spinnaker,spinnaker2,cmos45-fp32,cmos45-int8,cpu,gpu)")
     p.add_argument("--out", default="energy-report", help="directory for energy.json/.md/.html and figures")
     add_import_options(p)
-    p.set_defaults(func=cmd_energy, resume=False)
+    p.set_defaults(func=cmd_energy)
 
     from simulator.raster import register_raster
     register_raster(sub, add_data_options, add_import_options)
 
     p = sub.add_parser("validate", help="run our engine and Brian2 on the same inputs and compare spike by spike")
-    add_data_options(p, default_samples=10)
+    # Brian2 runs float64 on one process: validation compares float64 runs, unsharded.
+    add_data_options(p, default_samples=10, dtype=False, distributed=False, resume=False)
     p.add_argument("--target", choices=("cython", "numpy"), default="cython", help="Brian2 code generation target")
     p.add_argument("--out", default=None, help="directory for validation.json and validation.txt")
     add_import_options(p)

@@ -430,7 +430,7 @@ def _parse_ints(text: str, what: str) -> list[int]:
 # ---------------------------------------------------------------------------------------------- command
 def register_raster(sub, add_data_options, add_import_options=None) -> None:
     p = sub.add_parser("raster", help="draw one sample's spike rasters, firing rates and pre-spike traces")
-    add_data_options(p)
+    add_data_options(p, shards=False, distributed=False, resume=False, samples=False)
     p.add_argument("--sample", type=int, default=0, help="which sample of the input (default 0)")
     p.add_argument("--layers", default="all", help="'all' or comma-separated layer indices, e.g. 0,2")
     p.add_argument("--neurons", default=None, help="neuron range START:STOP, e.g. 0:64 (default all)")
@@ -453,8 +453,6 @@ def cmd_raster(args) -> int:
 
     if Path(args.out).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError(f"--out {args.out}: expected a .png, .svg or .pdf file name")
-    if getattr(args, "cluster", None) or getattr(args, "scheduler", None) or getattr(args, "resume", False):
-        raise InputError("raster simulates one sample here; --cluster, --scheduler and --resume do not apply")
     if args.sample < 0:
         raise InputError(f"--sample must be >= 0, found {args.sample}")
     if args.samples is None:
