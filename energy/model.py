@@ -111,6 +111,9 @@ def estimate(counts: dict, chip: Chip | str) -> dict:
     static_mw = chip.power_mw("static_per_chip") * mapping.chips
     static_pj = 0.0 if run_s is None else static_mw * run_s * PJ_PER_MW_S
     snn["by_category_pj"]["static"] = static_pj
+    # A category with no price in this chip's model is reported as such, never as a measured-looking 0 J.
+    priced = {t["category"] for t in terms if t["unit_energy_pj"] * t["per_event"] > 0}
+    priced |= {"static"} if static_pj > 0 else set()
     total = snn["dynamic_energy_pj"] + static_pj
     result = {
         "chip": chip.describe(),
@@ -121,6 +124,7 @@ def estimate(counts: dict, chip: Chip | str) -> dict:
         "static_energy_pj": static_pj,
         "non_native_energy_pj": snn["non_native_energy_pj"],
         "by_category_pj": snn["by_category_pj"],
+        "unpriced_categories": [c for c in CATEGORIES if c not in priced],
         "by_layer": snn["by_layer"],                       # dynamic only; static is whole-chip
         "by_count_pj": snn["by_count_pj"],
         "step_time_s": step_s, "run_time_s": run_s,

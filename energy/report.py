@@ -107,9 +107,10 @@ def fig_energy_per_chip(data: dict):
     ax1.invert_yaxis()
     ax1.set_xlabel("energy per inference (J, log scale)")
     ax1.set_title("Total energy per inference")
-    for i, t in enumerate(totals):
-        ax1.text(t * 1e-12, i, " " + fmt_energy(t), va="center", fontsize=8)
-    ax1.set_xlim(right=max(totals) * 1e-12 * 12)
+    for i, (t, r) in enumerate(zip(totals, res)):
+        missing = " + static not modelled" if "static" in r.get("unpriced_categories", ()) else ""
+        ax1.text(t * 1e-12, i, " " + fmt_energy(t) + missing, va="center", fontsize=8)
+    ax1.set_xlim(right=max(totals) * 1e-12 * 200)
     left = [0.0] * len(res)
     for cat, colour in CATEGORY_COLOURS.items():
         share = [100 * r["by_category_pj"][cat] / r["energy_pj"] if r["energy_pj"] else 0 for r in res]
@@ -163,8 +164,10 @@ def fig_firing_rate(data: dict):
             ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
         ax.set_ylim(0, max(1.0, max(rates.values()) * 1.1))
     else:
-        ax.text(0.5, 0.5, "no spiking layers in this network", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.axis("off")     # an empty axis would read as "every rate is 0"
+        ax.text(0.5, 0.5, "No firing rate to show: this network does not spike.\nIts layers send graded "
+                "values (e.g. the S4D baseline's GELU),\ncounted as graded messages in the tables.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
     ax.set_ylabel("spikes per neuron per step")
     ax.set_title("Firing rate per layer (1 = every neuron spikes every step)")
     fig.tight_layout()
@@ -198,6 +201,13 @@ def fig_snn_vs_ann(data: dict):
     ax.set_title("Spiking network vs the same network run as a dense ANN")
     fig.tight_layout()
     return fig
+
+
+def _priced(r: dict, category: str) -> str:
+    """A category's energy, or why there is none: unpriced is not zero."""
+    if category in r.get("unpriced_categories", ()):
+        return "not modelled" if category == "static" else "n/a"
+    return fmt_energy(r["by_category_pj"][category])
 
 
 _FIG_FUNCS = {"energy_per_chip": fig_energy_per_chip, "energy_per_layer": fig_energy_per_layer,
@@ -257,15 +267,18 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
     rows = [["layer"] + [_label(r) for r in res.values()]]
     for name in data["layers"]:
         rows.append([name] + [fmt_energy(r["by_layer"][name]["energy_pj"]) for r in res.values()])
-    rows.append(["static (whole chip)"] + [fmt_energy(r["static_energy_pj"]) for r in res.values()])
+    rows.append(["static (whole chip)"] + [_priced(r, "static") for r in res.values()])
     B.append(("table", rows))
     B.append(("img", "energy_per_layer", "Energy per layer"))
     B.append(("h2", "Energy by category"))
     cats = list(CATEGORY_COLOURS)
     rows = [["chip"] + cats]
     for r in res.values():
-        rows.append([_label(r)] + [fmt_energy(r["by_category_pj"][c]) for c in cats])
+        rows.append([_label(r)] + [_priced(r, c) for c in cats])
     B.append(("table", rows))
+    B.append(("p", "'not modelled': static power that the chip's file has no sourced figure for. 'n/a': "
+                   "the chip's model has no separate cost of this kind (e.g. a neuromorphic core's "
+                   "synaptic energy already includes its memory reads)."))
     B.append(("h2", "Firing rate per layer"))
     rows = [["layer", "spikes", "neurons", "firing rate"]]
     for layer in data["layer_info"]:
