@@ -212,7 +212,7 @@ def run_summary(net, result, labels, args, source) -> dict:
         "predictions": preds.tolist(),
         "firing_rates": result.firing_rates() if net.kind != "s4d" else None,  # the baseline has no spikes
         "op_counts": totals(result.counts),
-        "neurobench": neurobench_metrics(net, result),
+        "neurobench": neurobench_metrics(net, result, labels),
         "wall_time_s": round(result.wall_time_s, 4),
     }
     if labels is not None:

@@ -44,6 +44,9 @@ def write_spikes(path: Path, result) -> None:
         f.attrs["timesteps"] = result.timesteps
         f.attrs["channels"] = result.channels
         f.attrs["layout"] = "one group per layer; event i is (sample[i], t[i], neuron[i]) with value[i] in {-1, +1}"
+        # The networks are discrete-time: one input element per step, with no physical duration.
+        f.attrs["time_unit"] = "step"
+        f.attrs["time_unit_meaning"] = "t counts network time steps from 0; step t consumes input element t"
         for i, ev in enumerate(result.spikes):
             g = f.create_group(f"layer{i}")
             for name in ("sample", "t", "neuron", "value"):
