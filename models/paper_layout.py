@@ -1,4 +1,4 @@
-"""The paper code's state_dict layout (PAPER.md) <-> Network, on plain numpy arrays.
+"""The paper code's state_dict layout (docs/checkpoint-format.md) <-> Network, on plain numpy arrays.
 
 Shapes determine layer family (GLU vs GSU), H, N, n_layers, n_ssm, directions, norm kind, prenorm,
 classes and d_input. They cannot tell the discretisation, the decoder mode, nor Binary S4D from the
