@@ -15,7 +15,7 @@ def _add_import_options(p: argparse.ArgumentParser) -> None:
                    help="decoder mode (paper code default: pool)")
     g.add_argument("--kind", choices=("binary_s4d", "s4d", "gsu"), default=None,
                    help="layer kind; GSU is detected from its keys, Binary S4D and the S4D (GELU) baseline share "
-                        "one layout (default binary_s4d)")
+                        "one layout: give it when no model card (X.json beside X.pt) says which")
 
 
 def _load(args):
