@@ -45,10 +45,12 @@ def check_safetensors(path: Path) -> None:
             continue
         where = f"{path}: tensor {key!r}"
         if not isinstance(entry, dict):
-            raise CheckpointError(f"{where}: expected a header entry {{dtype, shape, data_offsets}}, found {entry!r:.60}")
+            raise CheckpointError(f"{where}: expected a header entry {{dtype, shape, data_offsets}}, "
+                                  f"found {entry!r:.60}")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if dtype not in SAFETENSORS_DTYPES:
-            raise CheckpointError(f"{where}: expected dtype one of {', '.join(SAFETENSORS_DTYPES)}, found {dtype!r:.40}")
+            raise CheckpointError(f"{where}: expected dtype one of {', '.join(SAFETENSORS_DTYPES)}, "
+                                  f"found {dtype!r:.40}")
         if not _ints(shape) or not _ints(offsets) or len(offsets) != 2:
             raise CheckpointError(f"{where}: expected shape and data_offsets as lists of integers >= 0, "
                                   f"found {shape!r:.60} and {offsets!r:.60}")

@@ -29,14 +29,14 @@ def read_card(checkpoint: Path) -> dict | None:
     if not card.is_file():
         return None
     if card.stat().st_size > MAX_CARD_BYTES:
-        raise CheckpointError(f"{card}: model card of {checkpoint.name} is larger than {MAX_CARD_BYTES} bytes; "
+        raise CheckpointError(f"{card}: model card of {checkpoint} is larger than {MAX_CARD_BYTES} bytes; "
                               "expected a small JSON object")
     try:
         data = json.loads(card.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise CheckpointError(f"{card}: model card of {checkpoint.name} is not valid JSON ({type(e).__name__})") from None
+        raise CheckpointError(f"{card}: model card of {checkpoint} is not valid JSON ({type(e).__name__})") from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{card}: model card of {checkpoint.name}: expected a JSON object, "
+        raise CheckpointError(f"{card}: model card of {checkpoint}: expected a JSON object, "
                               f"found {type(data).__name__}")
     return data
 
@@ -46,8 +46,8 @@ def kind_from_card(card: dict | None, checkpoint: Path) -> tuple[str, str] | Non
         return None
     arch = card["arch"]
     if arch not in LAYER_KINDS:
-        raise CheckpointError(f"{card_path(checkpoint)}: field 'arch': expected one of {', '.join(LAYER_KINDS)}, "
-                              f"found {arch!r}")
+        raise CheckpointError(f"{checkpoint}: its model card {card_path(checkpoint).name}, field 'arch': "
+                              f"expected one of {', '.join(LAYER_KINDS)}, found {arch!r}")
     return arch, f"model card {card_path(checkpoint)}"
 
 
@@ -58,7 +58,8 @@ def gsu_threshold_from_card(card: dict | None, checkpoint: Path) -> float | None
         return None
     t = config["gsu_threshold"]
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t < 1:
-        raise CheckpointError(f"{card_path(checkpoint)}: field 'config.gsu_threshold': expected a number in [0, 1), "
+        raise CheckpointError(f"{checkpoint}: its model card {card_path(checkpoint).name}, field "
+                              f"'config.gsu_threshold': expected a number in [0, 1), "
                               f"found {t!r}")
     return float(t)
 
