@@ -234,8 +234,8 @@ class Reader:
 
     def read(self, p: str) -> np.ndarray:
         """Data of a dataset already checked by check_layout; complex ones lose their (real, imag) axis."""
-        a = np.asarray(self.datasets[p][()], dtype=np.float64)
-        return a[..., 0] + 1j * a[..., 1] if p.endswith(COMPLEX) else a
+        a = np.ascontiguousarray(self.datasets[p][()], dtype=np.float64)
+        return a.view(np.complex128)[..., 0] if p.endswith(COMPLEX) else a  # a view: exact, even for Inf
 
     def check_summary(self, net: Network) -> None:
         """The informative root attributes, when present, must agree with the datasets."""

@@ -31,8 +31,9 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
             else:
                 raise ValueError(f"unsupported .npy format version {version}")
-        except (ValueError, OSError, SyntaxError, TypeError) as e:
-            raise InputError(f"{path}: not a readable .npy array (the --{what} array: {e})") from None
+        except Exception as e:  # numpy parses the header with Python's tokenizer: many error types
+            raise InputError(f"{path}: not a readable .npy array (the --{what} array: {type(e).__name__}: "
+                             f"{str(e)[:200]!r})") from None
         offset = fh.tell()
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
             raise InputError(f"{path}: --{what} array: expected a numeric dtype (bool, int or float), found {dtype}")
