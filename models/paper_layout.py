@@ -31,7 +31,8 @@ def scalar_keys(net: Network) -> dict[str, tuple[object, str, float]]:
     keys = {}
     for i, block in enumerate(net.blocks):
         if isinstance(block.mixing, GSUMixing):
-            for name, default in (("spike_ratio", PAPER_RATIO), ("weight_ratio", PAPER_RATIO), ("norm_eps", PAPER_EPS)):
+            for name, default in (("spike_ratio", PAPER_RATIO), ("weight_ratio", PAPER_RATIO),
+                                  ("norm_eps", PAPER_EPS)):
                 keys[f"{SCALAR_PREFIX}layers.{i}.gsu.{name}"] = (block.mixing, name, default)
         if block.norm is not None:
             keys[f"{SCALAR_PREFIX}layers.{i}.norm.eps"] = (block.norm, "eps", PAPER_EPS)
