@@ -69,7 +69,7 @@ def main():
     layers, H, N, L, S = (2, 32, 16, 200, 8) if args.quick else (4, 128, 64, 784, 32)
     rng = np.random.default_rng(0)
     net = network_from_state_dict(s4d_state_dict(kind="binary_s4d", H=H, N=N, n_layers=layers, seed=1, perturb=0.1),
-                                  source="benchmark")
+                                  source="benchmark", kind="binary_s4d")
     x = rng.uniform(0, 1, (S, L, 1))
     print(f"model: Binary S4D, {layers} layers, H={H}, N={N} ({N // 2} modes), L={L}, {S} samples; "
           f"{os.cpu_count()} cores")
@@ -144,7 +144,7 @@ def main():
     if args.pathx:
         px = network_from_state_dict(s4d_state_dict(kind="binary_s4d", H=256, N=64, n_layers=6, directions=2,
                                                     norm="batch", prenorm=True, dt_min=1e-4, seed=2),
-                                     source="pathx")
+                                     source="pathx", kind="binary_s4d")
         xp = rng.uniform(0, 1, (2, 16384, 1))
         run(px, xp[:, :16])
         t = best_of(lambda: run(px, xp, batch_size=2), 1)

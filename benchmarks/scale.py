@@ -29,7 +29,7 @@ BASE = dict(L=784, H=64, N=64, layers=4)
 
 def make(H, N, layers, directions=1, **kw):
     sd = s4d_state_dict(kind="binary_s4d", H=H, N=N, n_layers=layers, directions=directions, seed=3, **kw)
-    return network_from_state_dict(sd, source="benchmark")
+    return network_from_state_dict(sd, source="benchmark", kind="binary_s4d")
 
 
 def timed(fn, repeats=2):

@@ -1,8 +1,13 @@
-"""The paper code's state_dict layout (PAPER.md) <-> Network, on plain numpy arrays.
+"""The paper code's state_dict layout (docs/checkpoint-format.md) <-> Network, on plain numpy arrays.
 
 Shapes determine layer family (GLU vs GSU), H, N, n_layers, n_ssm, directions, norm kind, prenorm,
 classes and d_input. They cannot tell the discretisation, the decoder mode, nor Binary S4D from the
-S4D (GELU) baseline, whose layouts are identical: those come from the caller.
+S4D (GELU) baseline, whose layouts are identical: those come from the caller, and a GLU-layout
+state_dict whose kind nobody states is refused rather than guessed.
+
+Scalars the paper's layout has no key for (GSU thresholds, norm eps) are written by export under the
+reserved prefix `simulator.` only when they differ from the paper code's constants, so a default
+network exports exactly the paper's keys and any other one round-trips.
 """
 from __future__ import annotations
 
@@ -10,11 +15,30 @@ import re
 
 import numpy as np
 
+from models import limits
 from models.errors import CheckpointError
 from models.spec import (SSM, Block, Decoder, Encoder, GLUMixing, GSUMixing, Network, Norm, validate)
 
 KERNEL = "layer.kernel.kernel."
 LAYER_RE = re.compile(r"^model\.layers\.(\d+)\.")
+SCALAR_PREFIX = "simulator."
+PAPER_RATIO = 0.15  # the paper code's GSU thresholds (spikes and ternary weights)
+PAPER_EPS = 1e-5    # its LayerNorm/BatchNorm eps
+
+
+def scalar_keys(net: Network) -> dict[str, tuple[object, str, float]]:
+    """Reserved key -> (object holding the scalar, attribute, paper default), for every scalar of net."""
+    keys = {}
+    for i, block in enumerate(net.blocks):
+        if isinstance(block.mixing, GSUMixing):
+            for name, default in (("spike_ratio", PAPER_RATIO), ("weight_ratio", PAPER_RATIO),
+                                  ("norm_eps", PAPER_EPS)):
+                keys[f"{SCALAR_PREFIX}layers.{i}.gsu.{name}"] = (block.mixing, name, default)
+        if block.norm is not None:
+            keys[f"{SCALAR_PREFIX}layers.{i}.norm.eps"] = (block.norm, "eps", PAPER_EPS)
+    if net.final_norm is not None:
+        keys[f"{SCALAR_PREFIX}final_norm.eps"] = (net.final_norm, "eps", PAPER_EPS)
+    return keys
 
 
 def block_keys(i: int) -> dict[str, str]:
@@ -59,9 +83,13 @@ def _strip_lightning(sd: dict) -> dict:
 
 
 def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str = "bilinear",
-                            decoder: str = "pool", kind: str | None = None,
-                            metadata: dict | None = None) -> Network:
-    """Build and validate a Network from a paper-layout state_dict of numpy arrays."""
+                            decoder: str = "pool", kind: str | None = None, kind_source: str = "--kind",
+                            gsu_threshold: float | None = None, metadata: dict | None = None) -> Network:
+    """Build and validate a Network from a paper-layout state_dict of numpy arrays.
+
+    kind: None means 'from the keys', which only works for GSU; kind_source says where a given kind came
+    from (for messages). gsu_threshold: both GSU ratios as a model card states them (else the paper's).
+    """
     sd = _strip_lightning(sd)
     used: set[str] = set()
 
@@ -79,6 +107,22 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
             raise CheckpointError(f"{source}: key {key!r}: {int(a.size - np.isfinite(a).sum())} of {a.size} values are NaN or Inf")
         return a
 
+    def scalar(key: str, default: float, problem) -> float:
+        if key not in sd:
+            return default
+        used.add(key)
+        a = np.asarray(sd[key])
+        if a.size != 1 or a.dtype.kind != "f":
+            raise CheckpointError(f"{source}: key {key!r}: expected one floating-point number, found {a.dtype} "
+                                  f"array of shape {a.shape}")
+        value = float(a.reshape(-1)[0])
+        why = problem(value)
+        if why is None and default != value and key.endswith("_ratio") and gsu_threshold is not None:
+            why = f"the model card says gsu_threshold = {gsu_threshold!r}; expected the same, found {value!r}"
+        if why:
+            raise CheckpointError(f"{source}: key {key!r}: {why}")
+        return value
+
     layer_ids = sorted({int(m.group(1)) for k in sd for m in [LAYER_RE.match(k)] if m})
     if not layer_ids:
         raise CheckpointError(f"{source}: no keys 'model.layers.<i>.…' found: not a checkpoint in the paper's layout "
@@ -94,22 +138,29 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
         raise CheckpointError(f"{source}: layer 0 kernel: expected log_dt (H), inv_A_real (n_ssm, N/2), "
                               f"C (1 or 2, H, N/2, 2); found {log_dt.shape}, {inv.shape}, {C0.shape}")
     H, (n_ssm, n2), dirs = log_dt.shape[0], inv.shape, C0.shape[0]
+    if min(H, n_ssm, n2) < 1:
+        raise CheckpointError(f"{source}: layer 0 kernel: expected H, n_ssm and N/2 >= 1, found log_dt {log_dt.shape}, "
+                              f"inv_A_real {inv.shape}")
     if H % n_ssm:
         raise CheckpointError(f"{source}: n_ssm = {n_ssm} (rows of inv_A_real) must divide H = {H}")
-    is_gsu = f"model.layers.0.layer.GSU" in sd
+    is_gsu = "model.layers.0.layer.GSU" in sd
+    kind_unknown = kind is None and not is_gsu  # refused once the rest is checked (its error comes first)
     if kind is None:
-        kind = "gsu" if is_gsu else "binary_s4d"
+        kind, kind_source = ("gsu", "the GSU keys") if is_gsu else ("binary_s4d", "")
     if (kind == "gsu") != is_gsu:
-        raise CheckpointError(f"{source}: --kind {kind} does not fit the keys: "
-                              f"{'GSU weights present' if is_gsu else 'no GSU weights (output_linear layout)'}")
+        raise CheckpointError(f"{source}: kind {kind} (from {kind_source}) does not fit the keys: expected "
+                              f"{'GSU' if kind == 'gsu' else 'output_linear'} weights, found "
+                              f"{'GSU weights' if is_gsu else 'no GSU weights (output_linear layout)'}")
+    ratio = PAPER_RATIO if gsu_threshold is None else gsu_threshold
     p0 = "model.layers.0.norm.norm."
     norm_kind = ("batch" if p0 + "running_mean" in sd else "layer") if p0 + "weight" in sd else "none"
     prenorm = "model.norm.norm.weight" in sd
 
-    def norm(prefix: str) -> Norm | None:
+    def norm(prefix: str, eps_key: str) -> Norm | None:
         if norm_kind == "none":
             return None
-        kw = dict(kind=norm_kind, weight=take(prefix + "weight", (H,)), bias=take(prefix + "bias", (H,)))
+        kw = dict(kind=norm_kind, weight=take(prefix + "weight", (H,)), bias=take(prefix + "bias", (H,)),
+                  eps=scalar(eps_key, PAPER_EPS, limits.eps_problem))
         if norm_kind == "batch":
             kw.update(running_mean=take(prefix + "running_mean", (H,)), running_var=take(prefix + "running_var", (H,)))
             nbt = sd.get(prefix + "num_batches_tracked")
@@ -120,6 +171,9 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
                     raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: expected one integer, "
                                           f"found {nbt.dtype} array of shape {nbt.shape}")
                 kw["num_batches_tracked"] = int(nbt.reshape(-1)[0])
+                why = limits.batches_tracked_problem(kw["num_batches_tracked"])
+                if why:
+                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: {why}")
         return Norm(**kw)
 
     blocks = []
@@ -131,12 +185,16 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
                   C=_complex(take(k + "C", (dirs, H, n2, 2))), D=take(p + "layer.D", (1, H))[0])
         if kind == "gsu":
             q = p + "layer."
+            g = f"{SCALAR_PREFIX}layers.{i}.gsu."
             mixing = GSUMixing(weight=take(q + "GSU", (H, H)), bias=take(q + "GSU_bias", (H,)),
-                               norm_weight=take(q + "norm.weight", (H,)), norm_bias=take(q + "norm.bias", (H,)))
+                               norm_weight=take(q + "norm.weight", (H,)), norm_bias=take(q + "norm.bias", (H,)),
+                               norm_eps=scalar(g + "norm_eps", PAPER_EPS, limits.eps_problem),
+                               spike_ratio=scalar(g + "spike_ratio", ratio, limits.ratio_problem),
+                               weight_ratio=scalar(g + "weight_ratio", ratio, limits.ratio_problem))
         else:
             q = p + "layer.output_linear.0."
             mixing = GLUMixing(weight=take(q + "weight", (2 * H, H)), bias=take(q + "bias", (2 * H,)))
-        blocks.append(Block(ssm=ssm, mixing=mixing, norm=norm(p + "norm.norm.")))
+        blocks.append(Block(ssm=ssm, mixing=mixing, norm=norm(p + "norm.norm.", f"{SCALAR_PREFIX}layers.{i}.norm.eps")))
 
     if "encoder.0.bias" in sd:
         w = take("encoder.0.weight")
@@ -154,18 +212,24 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
         raise CheckpointError(f"{source}: key 'decoder.0.output_transform.weight': expected shape (classes, {H}), "
                               f"found {dw.shape}")
     dec = Decoder(decoder, dw, take("decoder.0.output_transform.bias", (dw.shape[0],)))
-    final = norm("model.norm.norm.") if prenorm else None
+    final = norm("model.norm.norm.", f"{SCALAR_PREFIX}final_norm.eps") if prenorm else None
 
     extra = sorted(set(sd) - used)
     if extra:
         raise CheckpointError(f"{source}: unexpected keys {extra[:8]}{' …' if len(extra) > 8 else ''}: "
                               "misspelled, or not a checkpoint of the paper's layout")
-    dtypes = sorted({str(np.asarray(sd[k]).dtype) for k in used if not k.endswith("num_batches_tracked")})
+    dtypes = sorted({str(np.asarray(sd[k]).dtype) for k in used
+                     if not k.endswith("num_batches_tracked") and not k.startswith(SCALAR_PREFIX)})
     meta = {"source_file": str(source), "source_dtype": dtypes[0] if len(dtypes) == 1 else "float64"}
     meta.update(metadata or {})
     net = Network(kind=kind, disc=disc, prenorm=prenorm, encoder=encoder, blocks=tuple(blocks),
                   final_norm=final, decoder=dec, metadata=meta)
-    return validate_named(net, source, {c: f"key {p!r}" for c, p in canonical_to_paper(net).items()})
+    net = validate_named(net, source, {c: f"key {p!r}" for c, p in canonical_to_paper(net).items()})
+    if kind_unknown:
+        raise CheckpointError(f"{source}: layer kind unknown: Binary S4D and the S4D (GELU) baseline have the same "
+                              "keys (found output_linear weights, no GSU) and no model card or hyper-parameters "
+                              "say which; expected --kind binary_s4d or --kind s4d")
+    return net
 
 
 def validate_named(net: Network, source: str, labels: dict[str, str]) -> Network:
@@ -198,6 +262,9 @@ def state_dict_from_network(net: Network, dtype: str | None = None) -> dict[str,
         out[names[path]] = a.astype(dtype)
     for path, n in _batches_tracked(net):
         out[names[path]] = np.asarray(n, dtype=np.int64)
+    for key, (obj, attr, default) in scalar_keys(net).items():
+        if getattr(obj, attr) != default:  # the paper code hard-codes the default; anything else needs a key
+            out[key] = np.asarray(getattr(obj, attr), dtype=np.float64)
     return out
 
 

@@ -1,6 +1,6 @@
 """The network as data: small frozen dataclasses, validated once when loaded.
 
-Notation (DESIGN.md): H channels, N real state dimensions (N/2 complex modes), L steps.
+Notation (docs/semantics.md): H channels, N real state dimensions (N/2 complex modes), L steps.
 Every array is float64 (complex128 for B and C); the loaders convert on the way in.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models import limits
 from models.errors import CheckpointError
 
 LAYER_KINDS = ("binary_s4d", "gsu", "s4d")
@@ -57,7 +58,7 @@ class GLUMixing:
 
 @dataclass(frozen=True, eq=False)
 class GSUMixing:
-    """The Gated Spiking Unit (PAPER.md): ternary spikes, ternary-weight gate, LayerNorm, GELU."""
+    """The Gated Spiking Unit (docs/semantics.md): ternary spikes, ternary-weight gate, LayerNorm, GELU."""
 
     weight: np.ndarray       # (H, H): P = s @ weight + bias
     bias: np.ndarray         # (H,)
@@ -230,6 +231,7 @@ def validate(net: Network) -> Network:
     _check_choice("disc", net.disc, DISCRETISATIONS)
     _check_choice("encoder kind", net.encoder.kind, ENCODER_KINDS)
     _check_choice("decoder mode", net.decoder.mode, DECODER_MODES)
+    _check_scalars(net)
     if not net.blocks:
         raise CheckpointError("the network has no layers (expected at least one block)")
     for i, block in enumerate(net.blocks):
@@ -256,6 +258,10 @@ def validate(net: Network) -> Network:
         if not np.all(np.isfinite(a)):
             bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
             raise CheckpointError(f"{path}: {bad} of {a.size} values are NaN or Inf")
+        big = np.abs(a) > limits.MAX_ABS_WEIGHT
+        if np.any(big):
+            raise CheckpointError(f"{path}: {int(big.sum())} of {a.size} values exceed the cap "
+                                  f"|w| <= {limits.MAX_ABS_WEIGHT:g} (largest {np.abs(a).max():g})")
     for path, a in arrays.items():
         if path.endswith("running_var") and np.any(a < 0):
             raise CheckpointError(f"{path}: BatchNorm running variance must be >= 0, found min {a.min():g}")
@@ -263,6 +269,30 @@ def validate(net: Network) -> Network:
     for i, block in enumerate(net.blocks):
         check_stable(block.ssm, net.disc, where=f"blocks/{i}/ssm")
     return net
+
+
+def _check_scalars(net: Network) -> None:
+    """The scalar settings, against the ranges of models.limits."""
+    norms = [(f"blocks/{i}/norm", b.norm) for i, b in enumerate(net.blocks)] + [("final_norm", net.final_norm)]
+    for where, norm in norms:
+        if norm is None:
+            continue
+        _check_choice(f"{where} kind", norm.kind, NORM_KINDS)
+        _check_scalar(where, "eps", norm.eps, limits.eps_problem)
+        if norm.num_batches_tracked is not None:
+            _check_scalar(where, "num_batches_tracked", norm.num_batches_tracked, limits.batches_tracked_problem)
+    for i, block in enumerate(net.blocks):
+        m = block.mixing
+        if isinstance(m, GSUMixing):
+            _check_scalar(f"blocks/{i}/mixing", "norm_eps", m.norm_eps, limits.eps_problem)
+            for name in ("spike_ratio", "weight_ratio"):
+                _check_scalar(f"blocks/{i}/mixing", name, getattr(m, name), limits.ratio_problem)
+
+
+def _check_scalar(where: str, name: str, value, problem) -> None:
+    why = problem(value)
+    if why:
+        raise CheckpointError(f"{where}: {name}: {why}")
 
 
 def _check_choice(what: str, value, allowed) -> None:

@@ -16,7 +16,7 @@ def _add_import_options(p: argparse.ArgumentParser) -> None:
                    help="decoder mode (default: pool, the paper code's)")
     g.add_argument("--kind", choices=("binary_s4d", "s4d", "gsu"), default=None,
                    help="layer kind; GSU is detected from its keys, Binary S4D and the S4D (GELU) baseline share "
-                        "one layout (default binary_s4d)")
+                        "one layout: give it when no model card (X.json beside X.pt) says which")
 
 
 def _load(args):

@@ -99,7 +99,8 @@ def load_data(args):
 
 def _load_npy(path, what):
     try:
-        return np.load(path, allow_pickle=False)
+        from models.safe_npy import load_npy  # checks shape, dtype and size in the header before reading
+        return load_npy(path, what)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file (the --{what} array)") from None
     except (ValueError, OSError) as e:

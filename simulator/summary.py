@@ -1,7 +1,17 @@
 """Readable summaries of networks for the console."""
 from __future__ import annotations
 
+import re
+
 from models.spec import Network
+
+# C0 and C1 control characters and DEL: ESC starts ANSI sequences that would drive the user's terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value) -> str:
+    """str(value) with every control character shown as an escape (\\x1b), never sent raw."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
 
 
 def describe(net: Network, source: str = "") -> str:
@@ -23,5 +33,5 @@ def describe(net: Network, source: str = "") -> str:
         if key in net.metadata:
             rows.append((key.replace("_", " "), net.metadata[key]))
     width = max(len(k) for k, _ in rows)
-    head = f"{source}\n" if source else ""
-    return head + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+    head = f"{printable(source)}\n" if source else ""
+    return head + "\n".join(f"  {k:<{width}}  {printable(v)}" for k, v in rows)

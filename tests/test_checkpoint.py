@@ -37,7 +37,7 @@ def test_save_load_is_bit_exact(combo, tmp_path):
 def test_import_then_export_gives_the_same_tensors(kind, dirs, norm, pre, tmp_path):
     sd = make_sd(kind=kind, directions=dirs, norm=norm, prenorm=pre)
     torch.save({k: torch.from_numpy(v) for k, v in sd.items()}, tmp_path / "paper.pt")
-    kind_flag = ["--kind", kind] if kind == "s4d" else []
+    kind_flag = ["--kind", kind] if kind != "gsu" else []  # GSU is known from its keys, the others are not
     r = cli("import", tmp_path / "paper.pt", "--out", tmp_path / "m.h5", "--disc", "zoh", *kind_flag)
     assert r.returncode == 0, r.stderr
     r = cli("export-torch", tmp_path / "m.h5", "--out", tmp_path / "back.pt")
@@ -65,11 +65,11 @@ def test_lightning_ckpt_and_safetensors_import(tmp_path):
 def test_shape_inference(tmp_path):
     sd = make_sd(kind="binary_s4d", directions=2, norm="layer", prenorm=True, n_ssm="shared", H=12, N=6,
                  n_layers=3, classes=7, d_input=3)
-    net = paper_layout.network_from_state_dict(sd, source="x")
+    net = paper_layout.network_from_state_dict(sd, source="x", kind="binary_s4d")
     assert (net.H, net.N, net.n_layers, net.n_ssm, net.directions, net.norm_kind, net.prenorm, net.classes,
             net.d_input) == (12, 6, 3, 2, 2, "layer", True, 7, 3)
     no_norm = {k: v for k, v in make_sd().items() if ".norm.norm." not in k}
-    assert paper_layout.network_from_state_dict(no_norm, source="x").norm_kind == "none"
+    assert paper_layout.network_from_state_dict(no_norm, source="x", kind="s4d").norm_kind == "none"
 
 
 def test_info_command(tmp_path):
