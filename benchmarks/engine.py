@@ -44,19 +44,20 @@ def numpy_loop(net, x):
     cn = compile_network(net)
     h = x @ net.encoder.weight.T + net.encoder.bias
     B, L, H = h.shape
-    for layer in cn.layers:
-        A = layer.a_re + 1j * layer.a_im
-        Bb = layer.b_re + 1j * layer.b_im
-        C = layer.c_re[0] + 1j * layer.c_im[0]
+    for block, layer in zip(net.blocks, cn.layers):
+        ssm, mix = layer.ssm, layer.mixing
+        A = ssm.a_re + 1j * ssm.a_im
+        Bb = ssm.b_re + 1j * ssm.b_im
+        C = ssm.c_re[0] + 1j * ssm.c_im[0]
         s = np.zeros((B, H, A.shape[1]), complex)
         out = np.empty_like(h)
         for t in range(L):
             u = h[:, t]
             s = A * s + Bb * u[:, :, None]
-            y = 2 * (C * s).sum(-1).real + layer.d * u
+            y = 2 * (C * s).sum(-1).real + ssm.d * u
             sp = (y > 0).astype(np.float64)
-            out[:, t] = glu(sp @ layer.w_rows + layer.bias)
-        h = apply_norm(layer.norm, h + out)
+            out[:, t] = glu(sp @ mix.w_rows + mix.bias)
+        h = apply_norm(block.norm, h + out)
     return (h.mean(1) @ net.decoder.weight.T + net.decoder.bias)
 
 
@@ -77,7 +78,7 @@ def main():
     # warm up (compile) every kernel once
     run(net, x[:2, :10], engine="event"); run(net, x[:2, :10], engine="dense")  # noqa: E702
     cn = compile_network(net)
-    lay = cn.layers[0]
+    lay, mix = cn.layers[0].ssm, cn.layers[0].mixing
     u = np.ascontiguousarray(rng.normal(size=(S, L, H)))
     y = np.zeros_like(u)
     roof = lambda: kernels.ssm_roofline(u, lay.a_re, lay.a_im, lay.b_re, lay.b_im, lay.c_re[0], lay.c_im[0],  # noqa
@@ -104,10 +105,10 @@ def main():
     z = np.empty((S, L, 2 * H))
     for rate in (0.05, 0.5):
         spikes = (rng.uniform(size=(S, L, H)) < rate).astype(np.int8)
-        kernels.spikes_mix(spikes, lay.w_rows, lay.bias, True, z)
-        kernels.spikes_mix(spikes, lay.w_rows, lay.bias, False, z)
-        te = best_of(lambda: kernels.spikes_mix(spikes, lay.w_rows, lay.bias, True, z), 3)
-        td = best_of(lambda: kernels.spikes_mix(spikes, lay.w_rows, lay.bias, False, z), 3)
+        kernels.spikes_mix(spikes, mix.w_rows, mix.bias, True, z)
+        kernels.spikes_mix(spikes, mix.w_rows, mix.bias, False, z)
+        te = best_of(lambda: kernels.spikes_mix(spikes, mix.w_rows, mix.bias, True, z), 3)
+        td = best_of(lambda: kernels.spikes_mix(spikes, mix.w_rows, mix.bias, False, z), 3)
         mixing[rate] = (te, td, int(spikes.sum()) * 2 * H)
 
     rates = {

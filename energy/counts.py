@@ -15,9 +15,13 @@ COUNT_KEYS = (
 )
 # Optional keys the engines may add; read when present, never required.
 OPTIONAL_KEYS = ("dense_mode_updates",)  # modes x directions x steps: the dense-ANN state work
-SSM_KINDS = ("binary_s4d", "gsu", "s4d")
-NETWORK_KEYS = ("kind", "n_layers", "H", "N", "directions")
-LAYER_KEYS = ("name", "kind", "neurons", "modes", "synapses", "fan_out", "counts")
+NETWORK_KEYS = ("n_layers", "H", "N", "directions")
+LAYER_KEYS = ("name", "neurons", "modes", "synapses", "fan_out", "counts")
+# A layer's hardware needs, as its parts declare them (models/parts): energy reads these facts, never a
+# layer kind's name. An SSM layer (modes > 0) must state what it sends ("message").
+NEED_VALUES = {"state": ("complex", "real"), "message": ("binary", "ternary", "graded"),
+               "norm": ("affine", "normalise")}
+NEED_LISTS = ("elementwise", "reductions")
 
 
 class CountsError(ValueError):
@@ -55,6 +59,7 @@ def validate_counts(counts: dict) -> list[str]:
             v = layer[key]
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise CountsError(f"{where}['{key}'] must be a non-negative integer, found {v!r}")
+        _check_needs(layer, where)
         c = layer["counts"]
         unknown = sorted(set(c) - set(COUNT_KEYS) - set(OPTIONAL_KEYS))
         if unknown:
@@ -73,13 +78,40 @@ def validate_counts(counts: dict) -> list[str]:
     return warnings
 
 
+def _check_needs(layer: dict, where: str) -> None:
+    needs = layer.get("needs", {})
+    if not isinstance(needs, dict):
+        raise CountsError(f"{where}['needs'] must be a dict of hardware facts, found {type(needs).__name__}")
+    for key, value in needs.items():
+        if key in NEED_VALUES:
+            if value not in NEED_VALUES[key]:
+                raise CountsError(f"{where}['needs']['{key}']: expected one of {', '.join(NEED_VALUES[key])}, "
+                                  f"found {value!r}")
+        elif key in NEED_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise CountsError(f"{where}['needs']['{key}'] must be a list of names, found {value!r}")
+        else:
+            raise CountsError(f"{where}['needs'] has unknown fact {key!r}; known: "
+                              f"{', '.join([*NEED_VALUES, *NEED_LISTS])}")
+    if layer.get("modes", 0) and "message" not in needs:
+        raise CountsError(f"{where} ({layer.get('name', '?')}): an SSM layer must state needs['message'] "
+                          "(binary, ternary or graded: what it sends to its mixing); counts.json files from earlier versions "
+                          "of this simulator lack it: regenerate them")
+
+
+def need(layer: dict, key: str):
+    """A declared hardware fact of a layer (None, or [] for the lists, when not declared)."""
+    return layer.get("needs", {}).get(key, [] if key in NEED_LISTS else None)
+
+
 def get(layer: dict, key: str) -> int:
     """A layer's count, 0 if missing (validate_counts reports missing keys)."""
     return int(layer["counts"].get(key, 0))
 
 
 def is_ssm(layer: dict) -> bool:
-    return layer["kind"] in SSM_KINDS
+    """A layer with state modes (an SSM); encoder and decoder have none."""
+    return layer["modes"] > 0
 
 
 def totals(counts: dict) -> dict[str, int]:
@@ -94,7 +126,7 @@ def fan_in(layer: dict) -> int:
 
 def firing_rate(counts: dict, layer: dict) -> float | None:
     """Spikes per (neuron x time step x sample); None for layers that do not spike."""
-    if not is_ssm(layer) or layer["neurons"] == 0 or counts["network"]["kind"] == "s4d":
+    if not is_ssm(layer) or layer["neurons"] == 0 or need(layer, "message") == "graded":
         return None
     slots = layer["neurons"] * counts["timesteps"] * counts["n_samples"]
     return get(layer, "spikes") / slots

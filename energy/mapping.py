@@ -17,7 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from .catalogue import Chip
-from .counts import fan_in, get, is_ssm, totals
+from .counts import fan_in, get, is_ssm, need, totals
 
 CATEGORIES = ("synaptic", "neuron", "routing", "elementwise", "memory", "host", "static")
 # On a conventional datapath sigmoid/GELU cost this many MACs: a degree-4 polynomial or
@@ -116,7 +116,7 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
         return [Term("host_op", n, "host", False)]
 
     nu = lambda n, cat="neuron", native=True: [Term("neuron_update", n, cat, native)]  # noqa: E731
-    layer_norm = net.get("norm") == "layer"
+    layer_norm = _normalises(counts)
     r = m.recipes
     if P:
         r["mode_updates"] = nu(2) + gsyn(1, "neuron", False) + msg(1)
@@ -164,7 +164,7 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
                        f"(bit-serial, weights scaled by 2^k): {b} routes per message and {b} synops "
                        f"per synaptic event; needs {b} copies of the weights.",
                        ("messages", "graded_macs", "graded_acs", "residual_adds")))
-    if net["kind"] == "gsu" and tot["spikes"] and not G:
+    if any(need(layer, "message") == "ternary" for layer in counts["layers"]) and tot["spikes"] and not G:
         lim(Limitation("ternary spikes", False,
                        "Two binary neurons per channel (positive and negative spike); "
                        "doubles the channel neurons, each event still one route.", ("spikes",)))
@@ -235,7 +235,7 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
         if is_ssm(layer):
             per_mode = 2 if P else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
             entries += layer["modes"] * dirs * per_mode * (1 if G else b)
-            split = 2 if (net["kind"] == "gsu" and not G) else 1
+            split = 2 if (need(layer, "message") == "ternary" and not G) else 1
             comps = layer["modes"] * dirs * (1 if P else 2) + layer["neurons"] * split + layer["fan_out"]
         else:
             comps = layer["neurons"]
@@ -276,7 +276,7 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     r["sigmoid"] = [Term("mac", NONLINEAR_MACS, "elementwise")]
     r["gelu"] = [Term("mac", NONLINEAR_MACS, "elementwise")]
     r["multiply"] = [Term("mult", 1, "elementwise")]
-    r["norm_elements"] = [Term("mac", 2 if counts["network"].get("norm") == "layer" else 1, "elementwise")]
+    r["norm_elements"] = [Term("mac", 2 if _normalises(counts) else 1, "elementwise")]
     r["norm_reductions"] = [Term("mac", 1, "elementwise"), Term("add", 1, "elementwise")]
     r["max_reductions"] = [Term("add", 1, "elementwise")]
     r["residual_adds"] = [Term("add", 1, "elementwise")]
@@ -308,6 +308,11 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
 
 
 # -- both -------------------------------------------------------------------------------
+
+def _normalises(counts: dict) -> bool:
+    """Some block norm divides by a per-step deviation (LayerNorm), rather than an affine map (BatchNorm)."""
+    return any(need(layer, "norm") == "normalise" for layer in counts["layers"])
+
 
 def _common_limitations(counts: dict, chip: Chip, m: Mapping) -> None:
     lim = m.limitations.append

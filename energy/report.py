@@ -221,7 +221,7 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
     net = data["network"]
     res = data["chips"]
     B.append(("h1", data["title"]))
-    B.append(("p", f"Network: {net['kind']}, {net['n_layers']} layers, H={net['H']}, N={net['N']}, "
+    B.append(("p", f"Network: {net.get('kind', 'SSM network')}, {net['n_layers']} layers, H={net['H']}, N={net['N']}, "
                    f"{net['directions']} direction(s), norm={net.get('norm', '?')}; "
                    f"{data['n_samples']} sample(s) x {data['timesteps']} time steps. "
                    "All energies are per inference (one sample). Neuromorphic figures are model "
@@ -392,7 +392,7 @@ def build_data(counts: dict, chips: list | None = None, title: str = "Energy est
     cmp = compare(counts, loaded)
     sources = [{"chip": ch.name, "section": s, "key": k, **q.as_dict()}
                for ch in loaded for s, k, q in ch.quantities()]
-    layer_info = [{"name": layer["name"], "kind": layer["kind"], "neurons": layer["neurons"],
+    layer_info = [{"name": layer["name"], "kind": layer.get("kind", ""), "neurons": layer["neurons"],
                    "spikes": layer["counts"].get("spikes", 0), "spiking": is_ssm(layer)}
                   for layer in counts["layers"]]
     return {"title": title, "units": {"energy": "pJ per inference", "power": "mW", "time": "s"},

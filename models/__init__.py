@@ -1,4 +1,4 @@
-"""What a network IS: typed spec, discretisation, checkpoint I/O, importers, the FFT reference."""
+"""What a network IS: typed spec, parts, discretisation, checkpoint I/O, importers, the FFT reference."""
 from models.errors import CheckpointError, InputError, SimulatorError
 from models.spec import Block, Decoder, Encoder, GLUMixing, GSUMixing, Network, Norm, SSM
 

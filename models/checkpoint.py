@@ -10,51 +10,53 @@ import numpy as np
 from models.errors import CheckpointError
 from models.h5_reader import FORMAT_NAME, FORMAT_VERSION, Reader
 from models.paper_layout import validate_named
-from models.spec import GSUMixing, Network, Norm
+from models.spec import Network
 
 
 def save(net: Network, path: str | Path) -> None:
-    """Write atomically (temp file then rename), so an interrupted save never leaves a half file."""
+    """Write version 2 atomically (temp file then rename), so an interrupted save never leaves a half file.
+
+    Every part is a group holding its kind, its settings as attributes and its arrays as datasets.
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
     with h5py.File(tmp, "w") as f:
         a = f.attrs
         a["format"] = FORMAT_NAME
         a["format_version"] = FORMAT_VERSION
-        a["kind"] = net.kind
         a["disc"] = net.disc
         a["prenorm"] = bool(net.prenorm)
         a["metadata"] = json.dumps(net.metadata, sort_keys=True)
-        # Informative summary (the datasets are authoritative).
+        # Informative summary (the groups and datasets are authoritative).
         for name in ("H", "N", "n_ssm", "n_layers", "directions", "d_input", "classes"):
             a[name] = getattr(net, name)
         a["norm"] = net.norm_kind
         f.create_group("encoder").attrs["kind"] = net.encoder.kind
         f.create_group("decoder").attrs["mode"] = net.decoder.mode
         for i, block in enumerate(net.blocks):
-            g = f.create_group(f"blocks/{i}/mixing")
-            g.attrs["kind"] = "gsu" if isinstance(block.mixing, GSUMixing) else "glu"
-            if isinstance(block.mixing, GSUMixing):
-                for k in ("norm_eps", "spike_ratio", "weight_ratio"):
-                    g.attrs[k] = getattr(block.mixing, k)
-            if block.norm is not None:
-                _norm_attrs(f.create_group(f"blocks/{i}/norm"), block.norm)
+            f.create_group(f"blocks/{i}").attrs["residual"] = bool(block.residual)
+            for role, part in block.parts().items():
+                _write_part(f, f"blocks/{i}/{role}", part)
         if net.final_norm is not None:
-            _norm_attrs(f.create_group("final_norm"), net.final_norm)
-        for p, arr in net.arrays().items():
-            if np.iscomplexobj(arr):
-                ds = f.create_dataset(p, data=np.stack([arr.real, arr.imag], axis=-1))
-                ds.attrs["complex"] = "trailing axis holds (real, imag)"
-            else:
+            _write_part(f, "final_norm", net.final_norm)
+        for p in ("encoder/weight", "encoder/bias", "decoder/weight", "decoder/bias"):
+            arr = net.arrays().get(p)
+            if arr is not None:
                 f.create_dataset(p, data=arr)
     tmp.replace(path)
 
 
-def _norm_attrs(g: h5py.Group, norm: Norm) -> None:
-    g.attrs["kind"] = norm.kind
-    g.attrs["eps"] = norm.eps
-    if norm.num_batches_tracked is not None:
-        g.attrs["num_batches_tracked"] = norm.num_batches_tracked
+def _write_part(f: h5py.File, group: str, part) -> None:
+    g = f.require_group(group)
+    g.attrs["kind"] = part.kind
+    for name, value in part.settings().items():
+        g.attrs[name] = value
+    for name, arr in part.arrays().items():
+        if name in part.COMPLEX:
+            ds = g.create_dataset(name, data=np.stack([arr.real, arr.imag], axis=-1))
+            ds.attrs["complex"] = "trailing axis holds (real, imag)"
+        else:
+            g.create_dataset(name, data=arr)
 
 
 def load(path: str | Path) -> Network:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
-from models.discretize import DiscreteSSM, discretize
 from models.errors import InputError
-from models.spec import GSUMixing, Network, Norm
+from models.parts.activation import gelu  # noqa: F401  (re-exported)
+from models.parts.mixing import glu, sigmoid  # noqa: F401
+from models.parts.norm import layer_norm  # noqa: F401
+from models.parts.s4d import ssm_fft, ssm_kernels  # noqa: F401
+from models.spec import Network
 
 
 @dataclass
@@ -32,67 +34,8 @@ class ReferenceResult:
         return np.argmax(self.logits, axis=-1)
 
 
-def ssm_kernels(d: DiscreteSSM, L: int) -> np.ndarray:
-    """K with shape (directions, H, L)."""
-    powers = np.exp(np.log(d.Ab)[..., None] * np.arange(L))  # (H, N/2, L)
-    return 2.0 * np.einsum("chn,hnl->chl", d.C * d.Bb[None], powers).real
-
-
-def ssm_fft(d: DiscreteSSM, u: np.ndarray) -> np.ndarray:
-    """y[b, t, h] for input u (B, L, H): causal convolution, plus the strictly-future backward term."""
-    L = u.shape[1]
-    K = ssm_kernels(d, L)
-    n = 2 * L  # zero padding to 2L: linear, not circular, convolution
-    uf = np.fft.rfft(u, n=n, axis=1)                        # (B, n/2+1, H)
-    y = np.fft.irfft(uf * np.fft.rfft(K[0].T, n=n, axis=0), n=n, axis=1)[:, :L]
-    if K.shape[0] == 2:
-        # Backward direction: y[t] += sum_{s>t} K1[s-t-1] u[s]. On reversed time that is a causal
-        # convolution with K1 delayed by one step.
-        k1 = np.zeros((L, K.shape[1]))
-        k1[1:] = K[1].T[: L - 1]
-        ur = np.fft.rfft(u[:, ::-1], n=n, axis=1)
-        y = y + np.fft.irfft(ur * np.fft.rfft(k1, n=n, axis=0), n=n, axis=1)[:, :L][:, ::-1]
-    return y + d.D * u
-
-
-def apply_norm(norm: Norm | None, x: np.ndarray) -> np.ndarray:
-    if norm is None:
-        return x
-    if norm.kind == "batch":
-        return (x - norm.running_mean) / np.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
-    return layer_norm(x, norm.weight, norm.bias, norm.eps)
-
-
-def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, PyTorch's default."""
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def glu(z: np.ndarray) -> np.ndarray:
-    H = z.shape[-1] // 2
-    return z[..., :H] * sigmoid(z[..., H:])
-
-
-def gsu_spikes(y: np.ndarray, ratio: float) -> np.ndarray:
-    """Ternary spikes with a per-(sample, step) threshold delta = ratio * max_h |y|."""
-    delta = ratio * np.max(np.abs(y), axis=-1, keepdims=True)
-    return ((y - delta > 0).astype(np.int8) - (-y - delta > 0).astype(np.int8))
-
-
-def gsu(m: GSUMixing, y: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    P = spikes.astype(np.float64) @ m.weight + m.bias
-    g = y @ m.ternary_weight()
-    return gelu(layer_norm(P * g, m.norm_weight, m.norm_bias, m.norm_eps))
+def apply_norm(norm, x: np.ndarray) -> np.ndarray:
+    return x if norm is None else norm.forward(x)
 
 
 def encode(net: Network, x: np.ndarray) -> np.ndarray:
@@ -130,26 +73,18 @@ def check_input(net: Network, x: np.ndarray) -> np.ndarray:
 
 
 def forward(net: Network, x: np.ndarray) -> ReferenceResult:
-    """Logits and, per layer, pre-spike values, spikes and block outputs."""
+    """Logits and, per layer, pre-spike values, spikes and block outputs: the parts' forwards, in order."""
     h = encode(net, x)
     records = []
     for block in net.blocks:
-        d = discretize(block.ssm, net.disc)
         z = apply_norm(block.norm, h) if net.prenorm else h
-        y = ssm_fft(d, z)
-        if net.kind == "binary_s4d":
-            spikes = (y > 0).astype(np.int8)
-            out = glu(spikes @ block.mixing.weight.T + block.mixing.bias)
-        elif net.kind == "s4d":
-            spikes = np.zeros((0,), np.int8)
-            out = glu(gelu(y) @ block.mixing.weight.T + block.mixing.bias)
-        else:
-            spikes = gsu_spikes(y, block.mixing.spike_ratio)
-            out = gsu(block.mixing, y, spikes)
-        h = h + out
+        y = block.ssm.forward(z, net.disc)
+        sent, spikes = block.activation.forward(y)
+        out = block.mixing.forward(sent, y)
+        h = h + out if block.residual else out
         if not net.prenorm:
             h = apply_norm(block.norm, h)
-        records.append(LayerRecord(pre=y, spikes=spikes, out=h))
+        records.append(LayerRecord(pre=y, spikes=np.zeros((0,), np.int8) if spikes is None else spikes, out=h))
     if net.prenorm:
         h = apply_norm(net.final_norm, h)
     pooled = h.mean(axis=1) if net.decoder.mode == "pool" else h[:, -1]

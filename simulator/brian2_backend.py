@@ -181,7 +181,8 @@ ncols : integer (constant, shared)
     return eqs
 
 
-def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | None, record_pre: bool, dt):
+def _layer(kind: str, d: DiscreteSSM, activation, mixing, z: np.ndarray, yb: np.ndarray | None, record_pre: bool,
+           dt):
     """One layer over the whole sequence. Returns (pre y or None, SpikeEvents, mixing output (B, L, H))."""
     from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, network_operation
     B, L, H = z.shape
@@ -225,7 +226,7 @@ def _layer(kind: str, d: DiscreteSSM, mixing, z: np.ndarray, yb: np.ndarray | No
 
         y_state = chan.variables["y"].get_value()
         delta_state = chan.variables["delta"].get_value()
-        ratio = mixing.spike_ratio
+        ratio = activation.ratio
 
         # delta = ratio * max_h |y| is a reduction over channels, which Brian2 code cannot express.
         @network_operation(when="after_groups", dt=dt, name="gsu_delta")
@@ -305,7 +306,7 @@ def run_brian2(net: Network, x: np.ndarray, record_pre: bool = True, target: str
             d = discretize(block.ssm, net.disc)
             z = apply_norm(block.norm, h) if net.prenorm else h
             yb = _backward(d, z, dt) if d.C.shape[0] == 2 else None
-            pre, events, out = _layer(net.kind, d, block.mixing, z, yb, record_pre, dt)
+            pre, events, out = _layer(net.kind, d, block.activation, block.mixing, z, yb, record_pre, dt)
             h = h + out
             if not net.prenorm:
                 h = apply_norm(block.norm, h)

@@ -211,7 +211,7 @@ def run_summary(net, result, labels, args, source) -> dict:
         "network": {"kind": net.kind, "n_layers": net.n_layers, "H": net.H, "N": net.N,
                     "directions": net.directions, "classes": net.classes},
         "predictions": preds.tolist(),
-        "firing_rates": result.firing_rates() if net.kind != "s4d" else None,  # the baseline has no spikes
+        "firing_rates": result.firing_rates() if net.spiking else None,  # e.g. the S4D baseline has no spikes
         "op_counts": totals(result.counts),
         "neurobench": neurobench_metrics(net, result, labels),
         "wall_time_s": round(result.wall_time_s, 4),

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from models.errors import InputError
-from models.reference import apply_norm, check_input, gelu, gsu_spikes, layer_norm
+from models.reference import check_input
 from models.spec import Network
 from simulator import kernels
 from simulator.compiled import CompiledNetwork, compile_network
@@ -22,18 +22,13 @@ ENGINES = ("event", "dense")
 
 
 class _State:
-    """Everything that persists between chunks of one batch of samples."""
+    """Everything that persists between chunks of one batch of samples: per block the SSM's and the
+    mixing's state (their runners make it), the encoder's held values, the decoder's running sums."""
 
     def __init__(self, cn: CompiledNetwork, batch: int):
         H, f = cn.H, cn.dtype
-        n2 = cn.net.N // 2
-        self.s_re = [np.zeros((batch, H, n2), f) for _ in cn.layers]
-        self.s_im = [np.zeros((batch, H, n2), f) for _ in cn.layers]
-        self.u_prev = [np.zeros((batch, H), f) for _ in cn.layers]
-        self.zero = [np.ones((batch, H), np.bool_) for _ in cn.layers]
-        self.held = [np.zeros((batch, H), f) for _ in cn.layers]          # graded receivers (S4D baseline)
-        self.z_held = [np.tile(layer.bias, (batch, 1)) for layer in cn.layers]
-        self.act_prev = [np.zeros((batch, H), f) for _ in cn.layers]      # for counting graded messages
+        self.ssm = [layer.ssm.new_state(batch) for layer in cn.layers]
+        self.mixing = [layer.mixing.new_state(batch) for layer in cn.layers]
         if cn.enc_rows is not None:
             self.x_held = np.zeros((batch, cn.enc_rows.shape[0]), f)
             self.u_held = np.tile(cn.enc_bias, (batch, 1))
@@ -61,58 +56,56 @@ class Simulation:
         self.traces: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
 
-    # ---- one chunk --------------------------------------------------------------------------------
+    # ---- one chunk: the walker ------------------------------------------------------------------------
     def feed(self, x: np.ndarray) -> None:
         """Advance over x: (batch, Lc, d_input) floats or (batch, Lc) tokens (already validated)."""
         cn, st, f = self.cn, self.state, self.cn.dtype
+        prenorm = cn.net.prenorm
         t0 = time.perf_counter()
         h = self._encode(x)
         self.stage_time_s["encoder"] += time.perf_counter() - t0
         Lc = h.shape[1]
+        slots = Lc * cn.H
         for li, layer in enumerate(cn.layers):
             t0 = time.perf_counter()
-            z_in = np.ascontiguousarray(apply_norm(layer.norm, h) if cn.net.prenorm else h, dtype=f)
-            y = np.zeros_like(z_in)
-            fwd = np.zeros((self.batch, 3), np.int64)
-            kernels.ssm_forward(z_in, layer.a_re, layer.a_im, layer.b_re, layer.b_im, layer.c_re[0], layer.c_im[0],
-                                layer.d, st.s_re[li], st.s_im[li], st.u_prev[li], st.zero[li], self.event, y, fwd)
-            bwd = np.zeros((self.batch, 1), np.int64)
-            if layer.directions == 2:
-                kernels.ssm_backward(z_in, layer.a_re, layer.a_im, layer.b_re, layer.b_im, layer.c_re[1],
-                                     layer.c_im[1], self.event, y, bwd)
+            z_in = layer.norm.apply(h) if (prenorm and layer.norm is not None) else h
+            y, work = layer.ssm.run(np.ascontiguousarray(z_in, dtype=f), st.ssm[li], self.event)
             t1 = time.perf_counter()
-            self.stage_time_s["ssm"] += t1 - t0
-            out, spikes, act = self._mix(li, layer, y)
+            sent, spikes = layer.activation.run(y)
+            out = layer.mixing.run(sent, y, st.mixing[li], self.event)
             t2 = time.perf_counter()
-            h = self._residual(layer, h, out)
+            if not prenorm and layer.norm is not None:
+                h = layer.norm.add_and_norm(h, out, layer.residual)
+            else:
+                h = np.ascontiguousarray(h + out if layer.residual else out, dtype=f)
+            self.stage_time_s["ssm"] += t1 - t0
+            self.stage_time_s["mixing"] += t2 - t1
             self.stage_time_s["elementwise"] += time.perf_counter() - t2
-            self.counter.layer(li, layer, Lc, fwd, bwd, spikes, act, st.act_prev[li])
-            st.act_prev[li] = act[:, -1].copy()
+            self._count(li, layer, Lc, slots, work, sent, y, spikes)
             if spikes is not None:
                 self.spikes[li].append(self._events(spikes, st.steps))
             if self.record_pre:
                 self.pre[li].append(y)
             if self.trace_neurons is not None:
                 self.traces[li].append(y[:, :, self.trace_neurons].copy())
-        if cn.net.prenorm:
-            h = apply_norm(cn.net.final_norm, h)
+        if prenorm and cn.final_norm is not None:
+            h = cn.final_norm.apply(h)
         kernels.pool_sum(np.ascontiguousarray(h, dtype=np.float64), st.pool)
         st.last = h[:, -1].astype(np.float64)
         st.steps += Lc
         self.counter.decoder(Lc)
 
-    def _residual(self, layer, h: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Block output: h + out, then the postnorm (fused into one pass for BatchNorm)."""
-        norm, f = layer.norm, self.cn.dtype
-        if not self.cn.net.prenorm and norm is not None and norm.kind == "batch":
-            h = np.array(h, dtype=f)  # the caller's array is left untouched
-            kernels.residual_batch_norm(h, np.ascontiguousarray(out, dtype=f), norm.running_mean,
-                                        np.sqrt(norm.running_var + norm.eps), norm.weight, norm.bias)
-            return h
-        h = h + out
-        if not self.cn.net.prenorm:
-            h = apply_norm(norm, h)
-        return np.ascontiguousarray(h, dtype=f)
+    def _count(self, li: int, layer, Lc: int, slots: int, work, sent, y, spikes) -> None:
+        """Each part reports its own primitives; the walker adds only the residual sum."""
+        c = self.counter.adder(f"layer{li}")
+        events = None if spikes is None else np.count_nonzero(spikes, axis=1)   # (B, H) spikes per input
+        layer.ssm.count(c, Lc, slots, work)
+        layer.activation.count(c, slots, events)
+        layer.mixing.count(c, Lc, slots, sent, y, events, self.state.mixing[li])
+        if layer.norm is not None:
+            layer.norm.count(c, slots)
+        if layer.residual:
+            c("residual_adds", slots)
 
     def _events(self, spikes: np.ndarray, t_offset: int) -> SpikeEvents:
         per_sample = np.zeros(spikes.shape[0], np.int64)
@@ -135,42 +128,6 @@ class Simulation:
             st.x_held[:] = x[:, -1]
         return u
 
-    def _mix(self, li: int, layer, y: np.ndarray):
-        """Activation and feature mixing: returns (layer output, spikes or None, graded activation sent)."""
-        t0 = time.perf_counter()
-        B, Lc, H = y.shape
-        if layer.kind == "gsu":
-            spikes = gsu_spikes(y, layer.gsu.spike_ratio)
-            P = np.empty((B, Lc, H), y.dtype)
-            g = np.empty((B, Lc, H), y.dtype)
-            kernels.spikes_mix(spikes, layer.w_rows, layer.bias, self.event, P)
-            if self.event:
-                kernels.ternary_gate_event(y, layer.nz_index, layer.nz_sign, layer.nz_count, g)
-            else:
-                kernels.ternary_gate_dense(y, layer.wt_rows, g)
-            t1 = time.perf_counter()
-            out = gelu(layer_norm(P * g, layer.gsu.norm_weight, layer.gsu.norm_bias, layer.gsu.norm_eps))
-            act = y
-        else:
-            if layer.kind == "binary_s4d":
-                spikes = (y > 0).astype(np.int8)
-                act = spikes
-                out = kernels.spikes_glu(spikes, layer.w_rows, layer.bias, self.event, np.empty((B, Lc, H), y.dtype))
-                t1 = time.perf_counter()  # the GLU is fused into the mixing kernel here
-            else:
-                spikes = None
-                act = np.ascontiguousarray(gelu(y), dtype=y.dtype)
-                z = np.empty((B, Lc, layer.w_rows.shape[1]), y.dtype)
-                if self.event:
-                    kernels.graded_event(act, layer.w_rows, layer.bias, self.state.held[li], self.state.z_held[li], z)
-                else:
-                    kernels.graded_dense(act, layer.w_rows, layer.bias, z)
-                t1 = time.perf_counter()
-                out = kernels.glu(z)
-        self.stage_time_s["mixing"] += t1 - t0
-        self.stage_time_s["elementwise"] += time.perf_counter() - t1
-        return out, spikes, act
-
     # ---- results ------------------------------------------------------------------------------------
     def logits(self) -> np.ndarray:
         net, st = self.cn.net, self.state
@@ -181,10 +138,9 @@ class Simulation:
 
     def result(self) -> RunResult:
         cat = lambda parts: np.concatenate(parts, axis=1)  # noqa: E731  (chunks along time)
-        spiking = self.cn.net.kind != "s4d"
         return RunResult(
             logits=self.logits(),
-            spikes=[SpikeEvents.concat(_sort(p)) if spiking else SpikeEvents.empty() for p in self.spikes],
+            spikes=[SpikeEvents.concat(_sort(p)) if p else SpikeEvents.empty() for p in self.spikes],
             counts=self.counter.per_sample(),
             timesteps=self.state.steps, channels=self.cn.H,
             pre=[cat(p) for p in self.pre] if self.record_pre else None,

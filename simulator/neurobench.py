@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.spec import GSUMixing
-
 
 def neurobench_metrics(net, result, labels=None) -> dict:
     n = max(1, result.samples)
     tot = {f: sum(int(layer[f].sum()) for layer in result.counts.values())
            for f in next(iter(result.counts.values()))}
-    spiking_slots = result.samples * result.timesteps * result.channels * (len(result.spikes) if net.kind != "s4d" else 0)
+    spiking_slots = result.samples * result.timesteps * result.channels * sum(b.spiking for b in net.blocks)
     spikes = sum(len(s) for s in result.spikes)
     matrices = [net.decoder.weight] + ([net.encoder.weight] if net.encoder.kind == "linear" else [])
     for b in net.blocks:
-        matrices.append(b.mixing.weight)
-        if isinstance(b.mixing, GSUMixing):
-            matrices.append(b.mixing.ternary_weight())
+        matrices += b.mixing.synapse_matrices()
     weights = sum(m.size for m in matrices)
     zeros = sum(m.size - np.count_nonzero(m) for m in matrices)
     metrics = {

@@ -49,8 +49,9 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
                  undone for the picture (psMNIST).
     trace_neurons  neurons whose pre-spike y to draw (default: result.trace_neurons if the run traced
                  any); taken from result.traces, else from result.pre. trace_layer: their layer.
-    net          the Network, for its kind (the S4D baseline has no spikes: its pre-activations are drawn
-                 as heatmaps, which needs record_pre=True), the GSU threshold ratio and the title.
+    net          the Network, for what each layer sends (a graded layer such as the S4D baseline's has no
+                 spikes: its pre-activations are drawn as heatmaps, which needs record_pre=True), its
+                 activations' thresholds and the title.
     mode         'auto' (dots unless they would overlap), 'dots' or 'density'.
     """
     if not 0 <= sample < result.samples:
@@ -58,15 +59,15 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
     if mode not in ("auto", "dots", "density"):
         raise InputError(f"mode: expected auto, dots or density, found {mode!r}")
     L, H = result.timesteps, result.channels
-    kind = _kind(result, net)
+    messages = _messages(result, net)
     n_layers = len(result.spikes)
     layers = list(range(n_layers)) if layers is None else [int(i) for i in layers]
     for i in layers:
         if not 0 <= i < n_layers:
             raise InputError(f"layer {i} does not exist: the network has layers 0..{n_layers - 1}")
-    if kind == "s4d" and result.pre is None:
-        raise InputError("the S4D baseline (GELU) emits no spikes; run with record_pre=True to plot its "
-                         "pre-activations instead")
+    if "graded" in (messages[i] for i in layers) and result.pre is None:
+        raise InputError("a graded layer (e.g. the S4D baseline's GELU) emits no spikes; run with record_pre=True "
+                         "to plot its pre-activations instead")
     if x is not None and len(x) != L:
         raise InputError(f"x has {len(x)} time steps but the result has {L}: pass the sample's own input")
     n0, n1 = _neuron_range(neurons, H)
@@ -97,11 +98,11 @@ def plot_raster(result: RunResult, sample: int = 0, layers=None, neurons=None, x
         if what == "input":
             _draw_input(fig, ax, cax, side, np.asarray(x), image, permutation is not None)
         elif what == "trace":
-            _draw_trace(ax, side, trace, result, sample, kind, net)
-        elif kind == "s4d":
+            _draw_trace(ax, side, trace, result, sample, messages[trace[0]], net)
+        elif messages[what] == "graded":
             _draw_pre(fig, ax, cax, side, result.pre[what][sample], what, n0, n1)
         else:
-            _draw_layer(fig, ax, cax, side, result.spikes[what], sample, what, L, H, n0, n1, kind, mode)
+            _draw_layer(fig, ax, cax, side, result.spikes[what], sample, what, L, H, n0, n1, messages[what], mode)
         # Axes labels name the panels, so code (and tests) can find them: fig_axes(fig)["raster 0"].
         name = what if isinstance(what, str) else f"raster {what}"
         side_name = {"input": "image", "trace": "legend"}.get(name, f"rates {what}")
@@ -147,7 +148,7 @@ def panel_mode(L: int, n_neurons: int, width_px: float, height_px: float, mode: 
 
 
 # ---------------------------------------------------------------------------------------------- panels
-def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode):
+def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, message, mode):
     ev = events.of_sample(sample)
     mean_rate = len(ev) / (L * H)
     keep = (ev.neuron >= n0) & (ev.neuron < n1)
@@ -157,7 +158,7 @@ def _draw_layer(fig, ax, cax, side, events, sample, li, L, H, n0, n1, kind, mode
     shown = f"neuron {n0}" if n1 - n0 == 1 else f"neurons {n0}-{n1 - 1}"
     sel = "" if (n0, n1) == (0, H) else f" (showing {shown} of {H})"
     ax.set_title(f"layer {li}: mean rate {mean_rate:.3f} spikes/step/neuron{sel}", loc="left", fontsize=FONT)
-    ternary = kind == "gsu"
+    ternary = message == "ternary"
     if how == "dots":
         # A vertical tick per spike, as tall as a neuron row and as thick as a time step (min 1 px).
         size = (0.8 * min(h_px / (n1 - n0), 40) * 72 / DPI) ** 2
@@ -255,7 +256,7 @@ def _draw_input(fig, ax, cax, side, x, image, permuted):
     side.set_title("image" + ("\n(order undone)" if permuted else ""), fontsize=FONT - 1)
 
 
-def _draw_trace(ax, side, trace, result, sample, kind, net):
+def _draw_trace(ax, side, trace, result, sample, message, net):
     li, ids, y, pre = trace
     L = y.shape[0]
     t = np.arange(L)
@@ -267,25 +268,25 @@ def _draw_trace(ax, side, trace, result, sample, kind, net):
         ax.plot(t, y[:, j], lw=0.8, color=colour, rasterized=big)
         handles.append(Line2D([], [], color=colour, lw=1.5, label=f"neuron {nid}"))
     note = ""
-    if kind == "binary_s4d":
+    activation = net.blocks[li].activation if net is not None else None
+    if message == "binary":
         ax.axhline(0, color="0.3", lw=0.8, ls="--")
         handles.append(Line2D([], [], color="0.3", lw=0.8, ls="--", label="threshold 0"))
-    elif kind == "gsu":
-        ratio = net.blocks[li].mixing.spike_ratio if net is not None else 0.15
-        if pre is not None:
-            delta = ratio * np.max(np.abs(pre), axis=-1)   # the GSU's per-step threshold, over all channels
+    elif message == "ternary":
+        if pre is not None and activation is not None:
+            delta = activation.threshold(pre)   # per-step threshold, from all channels' y
             for sign in (1, -1):
                 ax.plot(t, sign * delta, color="0.3", lw=0.7, ls="--", rasterized=big)
             lo, hi = min(lo, -float(delta.max())), max(hi, float(delta.max()))
             handles.append(Line2D([], [], color="0.3", lw=0.7, ls="--", label="threshold ±δ(t)"))
-            note = f"; δ(t) = {ratio:g}·max over channels of |y(t)|"
+            note = f"; δ(t) = {activation.ratio:g}·max over channels of |y(t)|"
         else:
-            note = " (threshold ±δ(t) not shown: it needs record_pre=True)"
+            note = " (threshold ±δ(t) not shown: it needs record_pre=True and the network)"
         handles += [Line2D([], [], color=c, marker="|", ls="", ms=7, mew=1.5, label=n)
                     for c, n in ((PLUS, "+1 spike"), (MINUS, "-1 spike"))]
     else:
-        note = " (S4D baseline: GELU input, no threshold, no spikes)"
-    if kind != "s4d":
+        note = " (graded activation: no threshold, no spikes)"
+    if message != "graded":
         # Spikes as one tick row per neuron along the top: they line up with the threshold crossings below.
         k = len(ids)
         row = 0.07
@@ -296,7 +297,7 @@ def _draw_trace(ax, side, trace, result, sample, kind, net):
         for j, nid in enumerate(ids):
             m = ev.neuron == nid
             y0 = 1 - row * (j + 1)
-            groups = ((1, PLUS), (-1, MINUS)) if kind == "gsu" else ((1, TRACE_COLOURS[j % len(TRACE_COLOURS)]),)
+            groups = ((1, PLUS), (-1, MINUS)) if message == "ternary" else ((1, TRACE_COLOURS[j % len(TRACE_COLOURS)]),)
             for val, c in groups:
                 ts = ev.t[m & (ev.value == val)]
                 ax.vlines(ts, y0 + 0.01, y0 + row - 0.01, transform=tr, colors=c, lw=0.8, rasterized=ts.size > 2000)
@@ -306,16 +307,17 @@ def _draw_trace(ax, side, trace, result, sample, kind, net):
     ax.set_ylabel("y", fontsize=FONT)
     side.set_axis_off()
     side.legend(handles=handles, loc="center left", frameon=False, fontsize=FONT - 1, borderaxespad=0,
-                handlelength=1.5, title="spikes: ticks on top" if kind != "s4d" else None,
+                handlelength=1.5, title="spikes: ticks on top" if message != "graded" else None,
                 title_fontsize=FONT - 1)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _kind(result, net) -> str:
+def _messages(result, net) -> list[str]:
+    """What each layer sends: binary or ternary spikes, or graded values (from the parts when the network
+    is given; without it, ternary where a -1 spike was recorded, and a graded layer cannot be told)."""
     if net is not None:
-        return net.kind
-    # Without the network: ternary if any -1 spike was recorded; the S4D baseline needs `net` to be told.
-    return "gsu" if any(np.any(s.value < 0) for s in result.spikes) else "binary_s4d"
+        return [b.activation.MESSAGE for b in net.blocks]
+    return ["ternary" if np.any(s.value < 0) else "binary" for s in result.spikes]
 
 
 def _neuron_range(neurons, H):
@@ -474,7 +476,8 @@ def cmd_raster(args) -> int:
         raise InputError(f"--trace-layer {args.trace_layer}: the network has layers 0..{net.n_layers - 1}")
     # One sample only; pre-spike y of every neuron is needed for the GSU threshold and the S4D heatmap.
     xs = x[args.sample:args.sample + 1]
-    need_pre = net.kind == "s4d" or (trace is not None and net.kind == "gsu")
+    messages = [b.activation.MESSAGE for b in net.blocks]   # graded layers are drawn from y; so is a ternary threshold
+    need_pre = "graded" in messages or (trace is not None and messages[args.trace_layer] == "ternary")
     result = run(net, xs, engine=args.engine, dtype=args.dtype, record_pre=need_pre, trace_neurons=trace)
     label = None if labels is None else int(labels[args.sample])
     path = save_raster(args.out, result, 0, layers=layers, neurons=args.neurons, x=xs[0], label=label,

@@ -51,7 +51,8 @@ class ValidationReport:
     predictions_agree: int
     samples: int
     tolerance: float
-    kind: str = ""
+    kind: str = ""                                     # the network's name (display only)
+    spiking_layers: tuple[bool, ...] = ()              # which layers emit spikes
     names: tuple[str, str] = ("ours", "brian2")
     extra: dict = field(default_factory=dict)          # timings, accuracies, ... (filled by validate_main)
 
@@ -68,8 +69,8 @@ class ValidationReport:
                  f"(relative, absolute below 1)"]
         for l in self.layers:
             pre = "n/a" if l.max_pre_diff is None else f"{l.max_pre_diff:.3g}"
-            if self.kind == "s4d" and l.spikes_identical and l.spikes_ours == 0:
-                spk = "no spikes (S4D baseline: GELU)"
+            if self.spiking_layers and not self.spiking_layers[l.layer] and l.spikes_identical:
+                spk = "no spikes (graded activation)"
             elif l.spikes_identical:
                 spk = f"spikes identical ({l.spikes_ours} events)"
             else:
@@ -168,7 +169,7 @@ def compare(net: Network, x: np.ndarray, ours: RunResult, theirs: RunResult, tol
         layers=layers, max_logit_diff=float(np.max(np.abs(ours.logits - theirs.logits))),
         logits_within=within(ours.logits, theirs.logits, tolerance),
         predictions_agree=int(np.sum(ours.predictions == theirs.predictions)), samples=ours.samples,
-        tolerance=tolerance, kind=net.kind, names=names)
+        tolerance=tolerance, kind=net.kind, spiking_layers=tuple(b.spiking for b in net.blocks), names=names)
 
 
 def reference_run(net: Network, x: np.ndarray) -> RunResult:
@@ -176,9 +177,9 @@ def reference_run(net: Network, x: np.ndarray) -> RunResult:
     from models.reference import forward
     start = time.perf_counter()
     ref = forward(net, x)
-    spiking = net.kind != "s4d"
     return RunResult(logits=ref.logits,
-                     spikes=[SpikeEvents.from_dense(r.spikes) if spiking else SpikeEvents.empty() for r in ref.layers],
+                     spikes=[SpikeEvents.from_dense(r.spikes) if b.spiking else SpikeEvents.empty()
+                             for r, b in zip(ref.layers, net.blocks)],
                      counts={}, timesteps=ref.layers[0].pre.shape[1], channels=net.H,
                      pre=[r.pre for r in ref.layers], wall_time_s=time.perf_counter() - start)
 

@@ -95,7 +95,7 @@ def test_unknown_format_version(tmp_path):
     checkpoint.save(net, tmp_path / "m.h5")
     with h5py.File(tmp_path / "m.h5", "a") as f:
         f.attrs["format_version"] = 99
-    assert_cli_error(tmp_path / "m.h5", "format_version 99", "version 1")
+    assert_cli_error(tmp_path / "m.h5", "format_version 99", "reads versions 1, 2")
 
 
 def test_h5_dataset_with_nan_is_named(tmp_path):

@@ -30,8 +30,10 @@ def tiny_counts(n_samples: int = 1) -> dict:
             {"name": "encoder", "kind": "encoder", "neurons": 2, "modes": 0, "synapses": 2,
              "fan_out": 2, "counts": {**ZERO, "messages": 3 * k, "graded_macs": 6 * k,
                                       "dense_macs": 6 * k}},
-            {"name": "layer0", "kind": "binary_s4d", "neurons": 2, "modes": 2, "synapses": 8,
-             "fan_out": 4, "counts": {**ZERO, "mode_updates": 5 * k, "channel_updates": 6 * k,
+            {"name": "layer0", "kind": "ssm", "neurons": 2, "modes": 2, "synapses": 8, "fan_out": 4,
+             "needs": {"state": "complex", "message": "binary", "norm": "affine",
+                       "elementwise": ["multiply", "sigmoid"]},
+             "counts": {**ZERO, "mode_updates": 5 * k, "channel_updates": 6 * k,
                                       "spikes": 3 * k, "spike_acs": 12 * k, "messages": 2 * k,
                                       "graded_macs": 2 * k, "sigmoid": 6 * k, "multiply": 6 * k,
                                       "norm_elements": 6 * k, "residual_adds": 6 * k,
@@ -228,7 +230,7 @@ def test_si_formatting():
 
 
 def test_bidirectional_and_layernorm_and_gsu_are_listed():
-    from energy.example import synthetic_counts
+    from synthetic_counts import synthetic_counts
     c = synthetic_counts(kind="gsu", directions=2, norm="layer", L=20, H=8, N=4, n_layers=2)
     for chip in ("loihi", "loihi2", "cmos45-fp32"):
         r = estimate(c, chip)
@@ -245,7 +247,7 @@ def test_bidirectional_and_layernorm_and_gsu_are_listed():
 
 
 def test_mapping_splits_large_layers_over_cores():
-    from energy.example import synthetic_counts
+    from synthetic_counts import synthetic_counts
     c = synthetic_counts(H=512, N=64, L=4, n_samples=1, n_layers=1)
     m = map_network(c, load_chip("truenorth"))
     layer = next(lm for lm in m.layers if lm.name == "layer0")
@@ -284,10 +286,15 @@ def test_counts_validation_messages():
     assert "layer encoder: count 'gelu' missing, read as 0" in estimate(bad, "loihi")["warnings"]
 
 
-# Counts exactly as simulator/counting.py's counts_report wrote them for a random 2-layer,
+# Counts as simulator/counting.py's counts_report wrote them for a random 2-layer,
 # H=16, N=8, bidirectional GSU with LayerNorm (4 samples x 100 steps): the format the
-# engines emit (encoder kind "linear", decoder "pool", dense_mode_updates present).
+# engines emit (encoder kind "linear", decoder "pool", dense_mode_updates present); the
+# layers' hardware needs are added below, as the GSU's parts declare them.
 ENGINE_COUNTS_GSU = json.loads('{"n_samples":4,"timesteps":100,"network":{"kind":"gsu","n_layers":2,"H":16,"N":8,"directions":2,"d_input":1,"classes":10,"encoder":"linear","norm":"layer","prenorm":false,"parameter_count":1962,"footprint_bytes":7848},"layers":[{"name":"encoder","kind":"linear","neurons":16,"modes":0,"synapses":16,"fan_out":16,"counts":{"mode_updates":0,"dense_mode_updates":0,"channel_updates":0,"spikes":0,"spike_acs":0,"messages":400,"graded_macs":6400,"graded_acs":0,"sigmoid":0,"gelu":0,"multiply":0,"norm_elements":0,"norm_reductions":0,"max_reductions":0,"residual_adds":0,"dense_macs":6400}},{"name":"layer0","kind":"gsu","neurons":16,"modes":64,"synapses":512,"fan_out":16,"counts":{"mode_updates":51200,"dense_mode_updates":51200,"channel_updates":6400,"spikes":3455,"spike_acs":55280,"messages":12800,"graded_macs":25600,"graded_acs":89200,"sigmoid":0,"gelu":6400,"multiply":6400,"norm_elements":12800,"norm_reductions":12800,"max_reductions":6400,"residual_adds":6400,"dense_macs":204800}},{"name":"layer1","kind":"gsu","neurons":16,"modes":64,"synapses":512,"fan_out":16,"counts":{"mode_updates":51200,"dense_mode_updates":51200,"channel_updates":6400,"spikes":3572,"spike_acs":57152,"messages":12800,"graded_macs":25600,"graded_acs":88400,"sigmoid":0,"gelu":6400,"multiply":6400,"norm_elements":12800,"norm_reductions":12800,"max_reductions":6400,"residual_adds":6400,"dense_macs":204800}},{"name":"decoder","kind":"pool","neurons":10,"modes":0,"synapses":160,"fan_out":10,"counts":{"mode_updates":0,"dense_mode_updates":0,"channel_updates":0,"spikes":0,"spike_acs":0,"messages":64,"graded_macs":640,"graded_acs":0,"sigmoid":0,"gelu":0,"multiply":0,"norm_elements":0,"norm_reductions":0,"max_reductions":0,"residual_adds":6400,"dense_macs":640}}]}')
+for _layer in ENGINE_COUNTS_GSU["layers"][1:3]:
+    _layer["needs"] = {"state": "complex", "message": "ternary", "norm": "normalise",
+                       "elementwise": ["gelu", "multiply", "normalise"],
+                       "reductions": ["max |y| across channels", "mean and variance across channels"]}
 
 
 @pytest.mark.parametrize("chip", ["loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2",

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from energy.example import synthetic_counts
+from synthetic_counts import synthetic_counts
 from energy.report import (fig_energy_per_chip, fig_energy_per_layer, fig_firing_rate,
                            fig_snn_vs_ann, write_reports)
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import make_net
 from matplotlib.colors import LogNorm
 
-from energy.example import synthetic_counts
+from synthetic_counts import synthetic_counts
 from energy.report import _FIG_FUNCS, build_data, write_reports
 from simulator.counting import counts_report
 from simulator.engine import run

@@ -75,7 +75,7 @@ def _mutate_h5(f, data):
     node = data.draw(st.sampled_from(nodes))
     obj = f[node] if node else f
     if op == "set_attr":
-        names = sorted(obj.attrs) + ["kind", "eps", "spike_ratio", "weight_ratio", "num_batches_tracked", "extra"]
+        names = sorted(obj.attrs) + ["kind", "eps", "ratio", "spike_ratio", "weight_ratio", "num_batches_tracked", "residual", "extra"]
         name, value = data.draw(st.sampled_from(names)), data.draw(ODD_VALUES)
         if isinstance(value, str) and "\x00" in value:
             value = value.replace("\x00", "")  # HDF5 strings end at NUL; not a loader question

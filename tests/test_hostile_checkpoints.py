@@ -126,7 +126,8 @@ def test_cli_refuses_unknown_kind_with_exit_code_2(tmp_path):
     ("encoder", "kind", "conv", "linear, embedding"),
     ("decoder", "mode", "max", "pool, last"),
     ("", "disc", "euler", "bilinear, zoh"),
-    ("", "kind", "lstm", "binary_s4d, gsu, s4d"),
+    ("blocks/0/activation", "kind", "lstm", "heaviside, ternary, gelu"),
+    ("blocks/0/ssm", "kind", "mamba", "s4d"),
 ])
 def test_unknown_enumerated_attribute_is_refused(node, attr, value, allowed, tmp_path):
     path = saved(tmp_path)
@@ -138,9 +139,9 @@ def test_unknown_enumerated_attribute_is_refused(node, attr, value, allowed, tmp
 @pytest.mark.parametrize("node,attr,value", [
     ("blocks/0/norm", "eps", 0.0), ("blocks/0/norm", "eps", -1e-5), ("blocks/0/norm", "eps", np.nan),
     ("blocks/0/norm", "eps", np.inf), ("blocks/0/norm", "eps", 2.0),
-    ("blocks/1/mixing", "spike_ratio", -0.1), ("blocks/1/mixing", "spike_ratio", 1.0),
-    ("blocks/1/mixing", "spike_ratio", np.nan), ("blocks/0/mixing", "weight_ratio", 1.5),
-    ("blocks/0/mixing", "norm_eps", 0.0), ("blocks/0/mixing", "spike_ratio", "0.15"),
+    ("blocks/1/activation", "ratio", -0.1), ("blocks/1/activation", "ratio", 1.0),
+    ("blocks/1/activation", "ratio", np.nan), ("blocks/0/mixing", "weight_ratio", 1.5),
+    ("blocks/0/mixing", "norm_eps", 0.0), ("blocks/0/activation", "ratio", "0.15"),
     ("blocks/1/norm", "num_batches_tracked", -1), ("blocks/1/norm", "num_batches_tracked", 2.5),
     ("", "prenorm", 5), ("", "format_version", "1"), ("", "format_version", True),
 ])
@@ -155,10 +156,10 @@ def test_zero_gsu_ratios_load_and_run(tmp_path):
     from models.reference import forward
     path = saved(tmp_path, kind="gsu")
     with h5py.File(path, "a") as f:
-        f["blocks/0/mixing"].attrs["spike_ratio"] = 0.0
+        f["blocks/0/activation"].attrs["ratio"] = 0.0
         f["blocks/0/mixing"].attrs["weight_ratio"] = 0.0
     net = checkpoint.load(path)
-    assert net.blocks[0].mixing.spike_ratio == 0.0
+    assert net.blocks[0].activation.ratio == 0.0
     assert np.all(np.isfinite(forward(net, np.random.default_rng(0).random((2, 6, 1))).logits))
 
 
@@ -197,7 +198,8 @@ def test_summary_attribute_that_disagrees_is_refused(tmp_path):
 # ---- 1. GSU threshold survives export-torch then import -----------------------------------------------
 
 def _with_ratios(net, spike, weight):
-    blocks = tuple(dataclasses.replace(b, mixing=dataclasses.replace(b.mixing, spike_ratio=spike, weight_ratio=weight))
+    blocks = tuple(dataclasses.replace(b, activation=dataclasses.replace(b.activation, ratio=spike),
+                                       mixing=dataclasses.replace(b.mixing, weight_ratio=weight))
                    for b in net.blocks)
     return dataclasses.replace(net, blocks=blocks)
 
@@ -210,7 +212,7 @@ def test_gsu_ratios_survive_export_and_import(tmp_path):
         r = cli("import", tmp_path / out, "--out", tmp_path / "b.h5")
         assert r.returncode == 0, r.stderr
         back = checkpoint.load(tmp_path / "b.h5")
-        assert [(b.mixing.spike_ratio, b.mixing.weight_ratio) for b in back.blocks] == [(0.3, 0.2)] * len(net.blocks)
+        assert [(b.activation.ratio, b.mixing.weight_ratio) for b in back.blocks] == [(0.3, 0.2)] * len(net.blocks)
 
 
 def test_default_network_exports_only_the_paper_keys():
@@ -223,7 +225,7 @@ def test_default_network_exports_only_the_paper_keys():
 def test_card_threshold_applies_and_conflicts_are_refused(tmp_path):
     path = save_pt(make_sd(kind="gsu"), tmp_path / "g.pt")
     (tmp_path / "g.json").write_text(json.dumps({"arch": "gsu", "config": {"gsu_threshold": 0.25}}))
-    assert {b.mixing.spike_ratio for b in load_network(path).blocks} == {0.25}
+    assert {b.activation.ratio for b in load_network(path).blocks} == {0.25}
     sd = make_sd(kind="gsu")
     sd["simulator.layers.0.gsu.spike_ratio"] = np.asarray(0.3)
     refused(save_pt(sd, tmp_path / "g.pt"), "simulator.layers.0.gsu.spike_ratio", "0.25", load=load_network)

@@ -119,7 +119,7 @@ def test_gsu_trace_draws_the_per_step_threshold_and_spike_ticks(gsu):
     net, x, res = gsu
     ax = fig_axes(plot_raster(res, 1, net=net, trace_layer=1))["trace"]
     pre = res.pre[1][1]
-    delta = net.blocks[1].mixing.spike_ratio * np.abs(pre).max(axis=-1)
+    delta = net.blocks[1].activation.ratio * np.abs(pre).max(axis=-1)
     curves = [ln.get_ydata() for ln in ax.lines]
     assert any(np.allclose(c, pre[:, 2]) for c in curves)
     assert any(np.allclose(c, delta) for c in curves) and any(np.allclose(c, -delta) for c in curves)

@@ -1,4 +1,4 @@
-"""Synthetic operation counts in the engines' format, for demos, docs and tests.
+"""Synthetic operation counts in the engines' format, for the energy tests.
 
 These are NOT simulation results: they are built from a network's shape and assumed
 activity (by default the firing rates measured on a 3-layer, H=48 Binary S4D trained with the
@@ -7,6 +7,19 @@ Use the simulator's counts for real estimates.
 """
 
 from __future__ import annotations
+
+from models.parts import part_class
+from models.presets import PRESETS
+
+
+def layer_needs(kind: str, norm: str) -> dict:
+    """The needs a layer of preset `kind` declares, as simulator.counting.counts_report merges them."""
+    needs: dict = {}
+    parts = [("ssm", "s4d"), ("activation", PRESETS[kind][0]), ("mixing", PRESETS[kind][1])]
+    for role, name in parts + ([("norm", norm)] if norm != "none" else []):
+        for key, value in part_class(role, name, "synthetic counts").NEEDS.items():
+            needs[key] = sorted(set(needs.get(key, [])) | set(value)) if isinstance(value, list) else value
+    return needs
 
 
 def synthetic_counts(kind: str = "binary_s4d", n_layers: int = 3, H: int = 48, N: int = 64,
@@ -23,8 +36,8 @@ def synthetic_counts(kind: str = "binary_s4d", n_layers: int = 3, H: int = 48, N
                           "norm_elements", "norm_reductions", "max_reductions", "residual_adds",
                           "dense_macs"), 0)
     enc_msgs = int(steps * d_input * 0.5)  # pixels that change between steps
-    layers = [{"name": "encoder", "kind": "encoder", "neurons": H, "modes": 0,
-               "synapses": d_input * H, "fan_out": H,
+    layers = [{"name": "encoder", "kind": "linear", "neurons": H, "modes": 0,
+               "synapses": d_input * H, "fan_out": H, "needs": {},
                "counts": {**zero, "messages": enc_msgs, "graded_macs": enc_msgs * H,
                           "dense_macs": steps * d_input * H}}]
     params = d_input * H + H
@@ -56,11 +69,11 @@ def synthetic_counts(kind: str = "binary_s4d", n_layers: int = 3, H: int = 48, N
         if norm == "layer":
             c["norm_reductions"] += H * steps
         synapses = H * fan_out + (H * H if gsu else 0)   # GSU: weights + ternary gate matrix
-        layers.append({"name": f"layer{i}", "kind": kind, "neurons": H, "modes": modes,
-                       "synapses": synapses, "fan_out": fan_out, "counts": c})
+        layers.append({"name": f"layer{i}", "kind": "ssm", "neurons": H, "modes": modes,
+                       "synapses": synapses, "fan_out": fan_out, "needs": layer_needs(kind, norm), "counts": c})
         params += H * fan_out + fan_out + 4 * modes + H * (directions + 1) + 2 * H
-    layers.append({"name": "decoder", "kind": "decoder", "neurons": classes, "modes": 0,
-                   "synapses": H * classes, "fan_out": classes,
+    layers.append({"name": "decoder", "kind": "pool", "neurons": classes, "modes": 0,
+                   "synapses": H * classes, "fan_out": classes, "needs": {},
                    "counts": {**zero, "residual_adds": H * steps, "messages": H * n_samples,
                               "graded_macs": H * classes * n_samples,
                               "dense_macs": H * classes * n_samples}})

@@ -1,0 +1,82 @@
+"""Norm runners. BatchNorm (eval) is a per-channel affine, fused with the residual sum when it follows it."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from models.parts import BatchNorm, LayerNorm
+from simulator import kernels
+from simulator.parts import Context, runs
+
+
+@runs(BatchNorm)
+class BatchNormRun:
+    def __init__(self, part: BatchNorm, ctx: Context):
+        self.dtype = ctx.dtype
+        self.mean, self.weight, self.bias = part.running_mean, part.weight, part.bias
+        self.sd = np.sqrt(part.running_var + part.eps)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty(x.shape, self.dtype)
+        affine(x, self.mean, self.sd, self.weight, self.bias, out)
+        return out
+
+    def add_and_norm(self, h: np.ndarray, out: np.ndarray, residual: bool) -> np.ndarray:
+        if not residual:
+            return self.apply(out)
+        h = np.array(h, dtype=self.dtype)  # the caller's array is left untouched
+        kernels.residual_batch_norm(h, np.ascontiguousarray(out, dtype=self.dtype), self.mean, self.sd,
+                                    self.weight, self.bias)
+        return h
+
+    def count(self, c, slots: int) -> None:
+        c("norm_elements", slots)
+
+
+@runs(LayerNorm)
+class LayerNormRun:
+    def __init__(self, part: LayerNorm, ctx: Context):
+        self.dtype = ctx.dtype
+        self.weight, self.bias, self.eps = part.weight, part.bias, part.eps
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty(x.shape, self.dtype)
+        layer_norm(np.ascontiguousarray(x), self.weight, self.bias, self.eps, out)
+        return out
+
+    def add_and_norm(self, h: np.ndarray, out: np.ndarray, residual: bool) -> np.ndarray:
+        return self.apply(h + out if residual else out)
+
+    def count(self, c, slots: int) -> None:
+        c("norm_elements", slots)
+        c("norm_reductions", slots)
+
+
+@njit(cache=True, parallel=True)
+def affine(x, mean, sd, weight, bias, out):
+    """out = (x - mean) / sd * weight + bias per channel, in that order (as BatchNorm in eval mode)."""
+    B, L, H = x.shape
+    for b in prange(B):
+        for t in range(L):
+            for h in range(H):
+                out[b, t, h] = (x[b, t, h] - mean[h]) / sd[h] * weight[h] + bias[h]
+
+
+@njit(cache=True, parallel=True)
+def layer_norm(x, weight, bias, eps, out):
+    """LayerNorm over the channels at each (sample, step): mean and variance summed in channel order."""
+    B, L, H = x.shape
+    for b in prange(B):
+        for t in range(L):
+            mean = 0.0
+            for h in range(H):
+                mean += x[b, t, h]
+            mean /= H
+            var = 0.0
+            for h in range(H):
+                d = x[b, t, h] - mean
+                var += d * d
+            var /= H
+            sd = np.sqrt(var + eps)
+            for h in range(H):
+                out[b, t, h] = (x[b, t, h] - mean) / sd * weight[h] + bias[h]
