@@ -5,6 +5,7 @@ its disk cache after the first run (the first-ever run compiles for about a minu
 """
 import dataclasses
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ pytest.importorskip("brian2")
 # Brian2 2.9 calls pyparsing APIs that pyparsing 3.2 marks deprecated: noise, not our concern.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
+from models.errors import InputError  # noqa: E402
 from models.init import s4d_state_dict  # noqa: E402
 from models.paper_layout import network_from_state_dict  # noqa: E402
+from models.parts import GELU, Heaviside, Part, Ternary  # noqa: E402
 from models.reference import forward  # noqa: E402
 from simulator.brian2_backend import run_brian2  # noqa: E402
 from simulator.recording import RunResult, SpikeEvents  # noqa: E402
@@ -24,8 +27,8 @@ H, N, L, SAMPLES, D_IN = 6, 4, 30, 3, 2
 
 
 def make_net(kind="binary_s4d", directions=1, norm="batch", prenorm=False, n_ssm=None, disc="bilinear",
-             decoder="pool", encoder="linear", seed=0):
-    sd = s4d_state_dict(kind=kind, H=H, N=N, n_layers=2, n_ssm=n_ssm, directions=directions, norm=norm,
+             decoder="pool", encoder="linear", seed=0, n_layers=2):
+    sd = s4d_state_dict(kind=kind, H=H, N=N, n_layers=n_layers, n_ssm=n_ssm, directions=directions, norm=norm,
                         prenorm=prenorm, d_input=D_IN if encoder == "linear" else 11, encoder=encoder,
                         perturb=0.3, seed=seed, dtype=np.float64)
     return network_from_state_dict(sd, source="test", kind=kind, disc=disc, decoder=decoder)
@@ -176,3 +179,69 @@ def test_numpy_target_fallback():
     for ea, eb in zip(a.spikes, b.spikes):
         np.testing.assert_array_equal(ea.to_dense(SAMPLES, L, H), eb.to_dense(SAMPLES, L, H))
     np.testing.assert_allclose(a.logits, b.logits, rtol=0, atol=1e-13)
+
+
+# ---- blocks as parts: each part kind has its own Brian2 builder ----------------------------------------
+
+def mixed_network():
+    """As tests/test_parts_seam.py builds it: Binary S4D, then S4D (GELU), then GSU without residual."""
+    nets = {k: make_net(kind=k, n_layers=3, seed=i) for i, k in enumerate(("binary_s4d", "s4d", "gsu"))}
+    base = nets["binary_s4d"]
+    blocks = (base.blocks[0], nets["s4d"].blocks[1], dataclasses.replace(nets["gsu"].blocks[2], residual=False))
+    return dataclasses.replace(base, blocks=blocks)
+
+
+def test_blocks_that_differ_in_kind_validate_against_brian2():
+    engine = pytest.importorskip("simulator.engine")
+    net = mixed_network()
+    assert [type(b.activation) for b in net.blocks] == [Heaviside, GELU, Ternary]
+    x = inputs(net)
+    theirs = run_brian2(net, x)
+    report = compare(net, x, engine.run(net, x, engine="event", record_pre=True), theirs, names=("event", "brian2"))
+    assert report.passed, report.format()
+    np.testing.assert_allclose(theirs.logits, forward(net, x).logits, rtol=TOLERANCE, atol=TOLERANCE)
+    # Not vacuous: the spiking layers fire (the ternary one both ways), the graded one sends no spikes.
+    binary, ternary = (theirs.spikes[i].to_dense(SAMPLES, L, H) for i in (0, 2))
+    assert 0.05 < np.mean(binary) < 0.95 and len(theirs.spikes[1]) == 0
+    assert (ternary < 0).any() and (ternary > 0).any()
+
+
+def test_activation_and_mixing_combine_by_message():
+    """A mixing reads what the activation sends: GLU on ternary spikes (+1 and -1 synapses), GSU on binary
+    spikes (the +1 source only). Neither combination is a paper network."""
+    engine = pytest.importorskip("simulator.engine")
+    binary, gsu = make_net(kind="binary_s4d", seed=6), make_net(kind="gsu", seed=7)
+    blocks = (dataclasses.replace(binary.blocks[0], activation=gsu.blocks[0].activation),
+              dataclasses.replace(gsu.blocks[1], activation=binary.blocks[1].activation))
+    net = dataclasses.replace(binary, blocks=blocks)
+    assert [type(b.activation) for b in net.blocks] == [Ternary, Heaviside]
+    x = inputs(net)
+    theirs = run_brian2(net, x)
+    for ours, name in ((reference_run(net, x), "reference"), (engine.run(net, x, record_pre=True), "event")):
+        report = compare(net, x, ours, theirs, names=(name, "brian2"))
+        assert report.passed, report.format()
+    assert (theirs.spikes[0].value < 0).any() and len(theirs.spikes[1]) > 0
+
+
+@dataclass(frozen=True, eq=False)
+class Relu(Part):
+    """An activation part kind with no Brian2 builder (deliberately not registered as a kind)."""
+
+    role = "activation"
+    kind = "relu"
+    MESSAGE = "graded"
+
+    def forward(self, y):
+        return np.maximum(y, 0.0), None
+
+
+def test_a_part_without_a_brian2_builder_is_refused():
+    net = make_net(kind="s4d")
+    blocks = (net.blocks[0], dataclasses.replace(net.blocks[1], activation=Relu()))
+    with pytest.raises(InputError, match="activation kind 'relu' has no Brian2 implementation"):
+        run_brian2(dataclasses.replace(net, blocks=blocks), inputs(net))
+    # A known kind in a combination its builder cannot take: the GSU sums spikes, GELU sends none.
+    gsu = make_net(kind="gsu")
+    graded = dataclasses.replace(gsu.blocks[0], activation=net.blocks[0].activation)
+    with pytest.raises(InputError, match="'gsu' has no Brian2 implementation for graded input"):
+        run_brian2(dataclasses.replace(gsu, blocks=(graded, gsu.blocks[1])), inputs(gsu))
