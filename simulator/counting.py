@@ -10,8 +10,8 @@ import numpy as np
 
 from simulator.parts import changed
 
-FIELDS = ("mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs", "messages",
-          "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
+FIELDS = ("mode_updates", "real_mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs",
+          "messages", "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
           "max_reductions", "residual_adds", "dense_macs")
 
 
