@@ -71,3 +71,4 @@ def changed(a: np.ndarray, prev: np.ndarray) -> np.ndarray:
 
 
 from simulator.parts import activation, mixing, norm, s4d  # noqa: E402,F401  (importing registers the runners)
+from simulator.parts import lif, linear, s4d_real, s5, sigma_delta  # noqa: E402,F401
