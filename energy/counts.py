@@ -11,8 +11,10 @@ import math
 COUNT_KEYS = (
     "mode_updates", "channel_updates", "spikes", "spike_acs", "messages", "graded_macs",
     "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
-    "max_reductions", "residual_adds", "dense_macs",
+    "max_reductions", "residual_adds", "dense_macs", "real_mode_updates",
 )
+# Keys added after counts files were first written: a file without them simply had none (no warning).
+LATER_KEYS = ("real_mode_updates",)
 # Optional keys the engines may add; read when present, never required.
 OPTIONAL_KEYS = ("dense_mode_updates",)  # modes x directions x steps: the dense-ANN state work
 NETWORK_KEYS = ("n_layers", "H", "N", "directions")
@@ -66,7 +68,7 @@ def validate_counts(counts: dict) -> list[str]:
             raise CountsError(f"{where}['counts'] has unknown keys {unknown}; known: {', '.join(COUNT_KEYS)}")
         for key in COUNT_KEYS + OPTIONAL_KEYS:
             if key not in c:
-                if key in COUNT_KEYS:
+                if key in COUNT_KEYS and key not in LATER_KEYS:
                     warnings.append(f"layer {layer['name']}: count '{key}' missing, read as 0")
                 continue
             v = c[key]

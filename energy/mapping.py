@@ -34,6 +34,9 @@ MODE_MACS, MODE_MULTS, DENSE_MODE_MACS = 4, 2, 5
 # cross-coupling weights (the 2x2 rotation) + readout C = 5 synaptic events and re/im
 # exchange + readout = 3 messages per update (input B arrives through graded_macs).
 EMULATED_MODE_SYNAPSES, EMULATED_MODE_MESSAGES = 5, 3
+# A real mode update (layers whose needs say state: real): a*s is 1 mult and the readout c*s into the
+# channel sum 1 MAC; the drive b*u is again counted as graded_macs, so the dense ANN's carries 1 MAC more.
+REAL_MODE_MACS, REAL_MODE_MULTS, DENSE_REAL_MODE_MACS = 1, 1, 2
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
     else:
         r["mode_updates"] = (nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES, "neuron", False)
                              + msg(EMULATED_MODE_MESSAGES))
+    # A real decay is a leaky compartment, native on every neuromorphic chip: 1 neuron update; its
+    # readout into the channel neuron costs what a complex mode's does (1 graded synop + 1 message).
+    r["real_mode_updates"] = nu(1) + gsyn(1, "neuron", False) + msg(1)
     r["channel_updates"] = nu(1)
     r["spikes"] = [Term("route", 1, "routing")]
     r["spike_acs"] = [Term("synop", ws, "synaptic", ws == 1)]
@@ -158,6 +164,11 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
                            f"(real values exchanged bit-serially with {b} bits). "
                            "Approximate: binary spikes cannot carry the state exactly.",
                            ("mode_updates",)))
+    if tot["real_mode_updates"]:
+        lim(Limitation("real SSM state", True,
+                       "One leaky neuron (compartment) per real mode: 1 neuron update per mode update, "
+                       "plus 1 graded synaptic event and 1 message for the readout C into the channel "
+                       "neuron (the input drive B is counted as graded_macs).", ("real_mode_updates",)))
     if not G and (tot["messages"] or tot["graded_macs"] or tot["graded_acs"] or tot["residual_adds"]):
         lim(Limitation("graded (multi-bit) messages", False,
                        f"Binary spikes only. Each real value is sent as {b} binary spikes "
@@ -233,10 +244,12 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
         entries = layer["synapses"] * ws * copies
         fin = fan_in(layer) * copies
         if is_ssm(layer):
-            per_mode = 2 if P else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
+            real = need(layer, "state") == "real"     # a real mode is one native leaky compartment
+            per_mode = 2 if (P or real) else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
             entries += layer["modes"] * dirs * per_mode * (1 if G else b)
             split = 2 if (need(layer, "message") == "ternary" and not G) else 1
-            comps = layer["modes"] * dirs * (1 if P else 2) + layer["neurons"] * split + layer["fan_out"]
+            comps = (layer["modes"] * dirs * (1 if (P or real) else 2) + layer["neurons"] * split
+                     + layer["fan_out"])
         else:
             comps = layer["neurons"]
         bits = entries * wbits
@@ -269,6 +282,8 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     r["graded_acs"] = [Term("add", 1, "synaptic")] + syn_mem
     r["mode_updates"] = ([Term("mac", MODE_MACS, "neuron"), Term("mult", MODE_MULTS, "neuron")]
                          + ([Term("mem_state", 4, "memory")] if mem else []))
+    r["real_mode_updates"] = ([Term("mac", REAL_MODE_MACS, "neuron"), Term("mult", REAL_MODE_MULTS, "neuron")]
+                              + ([Term("mem_state", 2, "memory")] if mem else []))
     r["channel_updates"] = ([Term("mac", 1, "neuron"), Term("add", 1, "neuron")]
                             + ([Term("mem_out", 1, "memory")] if mem else []))
     r["spikes"] = []
@@ -285,6 +300,8 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     d["dense_macs"] = [Term("mac", 1, "synaptic")] + ([Term("mem_weight", 1, "memory")] if mem else [])
     d["mode_updates"] = ([Term("mac", DENSE_MODE_MACS, "neuron"), Term("mult", MODE_MULTS, "neuron")]
                          + ([Term("mem_state", 4, "memory")] if mem else []))
+    d["real_mode_updates"] = ([Term("mac", DENSE_REAL_MODE_MACS, "neuron"), Term("mult", REAL_MODE_MULTS, "neuron")]
+                              + ([Term("mem_state", 2, "memory")] if mem else []))
     for key in ("channel_updates", "sigmoid", "gelu", "multiply", "norm_elements",
                 "norm_reductions", "max_reductions", "residual_adds"):
         d[key] = r[key]

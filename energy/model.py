@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .catalogue import Chip, load_chip
-from .counts import COUNT_KEYS, firing_rate, get, is_ssm, validate_counts
+from .counts import COUNT_KEYS, firing_rate, get, is_ssm, need, validate_counts
 from .mapping import CATEGORIES, Mapping, map_network
 
 PJ_PER_MW_S = 1e9  # 1 mW x 1 s = 1 mJ = 1e9 pJ
@@ -22,8 +22,9 @@ def unit_energy_pj(chip: Chip, mapping: Mapping, counts: dict, layer: dict, prim
         return mapping.route_pj
     if primitive.startswith("mem_"):
         dirs = counts["network"]["directions"]
+        per_mode = 1 if need(layer, "state") == "real" else 2    # real numbers held per mode
         elements = {"mem_weight": layer["synapses"], "mem_acc": layer["fan_out"],
-                    "mem_state": 2 * layer["modes"] * dirs, "mem_out": layer["neurons"]}[primitive]
+                    "mem_state": per_mode * layer["modes"] * dirs, "mem_out": layer["neurons"]}[primitive]
         slope = float(chip.q("memory", "access_slope").canonical)
         offset = float(chip.q("memory", "access_offset").canonical)
         return slope * elements * float(chip.q("memory", "word_bits").canonical) + offset
@@ -38,6 +39,8 @@ def dense_counts(counts: dict, layer: dict) -> dict[str, float]:
     d["dense_macs"] = get(layer, "dense_macs")
     d["mode_updates"] = layer["counts"].get(
         "dense_mode_updates", layer["modes"] * counts["network"]["directions"] * steps)
+    if need(layer, "state") == "real":     # the same state work, on real modes
+        d["real_mode_updates"], d["mode_updates"] = d["mode_updates"], 0
     d["channel_updates"] = layer["neurons"] * steps if is_ssm(layer) else 0
     return d
 

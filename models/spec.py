@@ -86,11 +86,12 @@ class Network:
 
     @property
     def N(self) -> int:
-        return 2 * int(self.blocks[0].ssm.inv_A_real.shape[1])
+        """State size of the first block's SSM, as it defines it (S4D: per channel; S5: per layer)."""
+        return int(self.blocks[0].ssm.state_size)
 
     @property
     def n_ssm(self) -> int:
-        return int(self.blocks[0].ssm.inv_A_real.shape[0])
+        return int(self.blocks[0].ssm.n_ssm)
 
     @property
     def n_layers(self) -> int:
@@ -98,7 +99,7 @@ class Network:
 
     @property
     def directions(self) -> int:
-        return int(self.blocks[0].ssm.C.shape[0])
+        return int(self.blocks[0].ssm.directions)
 
     @property
     def d_input(self) -> int:
@@ -187,9 +188,8 @@ def validate(net: Network) -> Network:
                                   f"|w| <= {limits.MAX_ABS_WEIGHT:g} (largest {np.abs(a).max():g})")
         if path.endswith("running_var") and np.any(a < 0):
             raise CheckpointError(f"{path}: BatchNorm running variance must be >= 0, found min {a.min():g}")
-    from models.discretize import check_stable  # local import: discretize imports this module
     for i, block in enumerate(net.blocks):
-        check_stable(block.ssm, net.disc, where=f"blocks/{i}/ssm")
+        block.ssm.check_stable(net.disc, where=f"blocks/{i}/ssm")   # each SSM kind knows its own dynamics
     return net
 
 

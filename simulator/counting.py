@@ -10,8 +10,8 @@ import numpy as np
 
 from simulator.parts import changed
 
-FIELDS = ("mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs", "messages",
-          "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
+FIELDS = ("mode_updates", "real_mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs",
+          "messages", "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
           "max_reductions", "residual_adds", "dense_macs")
 
 
@@ -77,7 +77,7 @@ def counts_report(net, result, compiled=None) -> dict:
         for part in block.parts().values():
             for key, value in part.needs().items():
                 needs[key] = sorted(set(needs.get(key, [])) | set(value)) if isinstance(value, list) else value
-        layers.append({"name": f"layer{i}", "kind": "ssm", "neurons": H, "modes": H * run.ssm.modes,
+        layers.append({"name": f"layer{i}", "kind": "ssm", "neurons": H, "modes": run.ssm.modes_per_layer(H),
                        "synapses": run.mixing.synapses, "fan_out": run.mixing.width, "needs": needs,
                        "counts": tot[f"layer{i}"]})
     layers.append({"name": "decoder", "kind": net.decoder.mode, "neurons": net.classes, "modes": 0,

@@ -22,12 +22,13 @@ ENGINES = ("event", "dense")
 
 
 class _State:
-    """Everything that persists between chunks of one batch of samples: per block the SSM's and the
-    mixing's state (their runners make it), the encoder's held values, the decoder's running sums."""
+    """Everything that persists between chunks of one batch of samples: per block the SSM's, the activation's
+    and the mixing's state (their runners make it), the encoder's held values, the decoder's running sums."""
 
     def __init__(self, cn: CompiledNetwork, batch: int):
         H, f = cn.H, cn.dtype
         self.ssm = [layer.ssm.new_state(batch) for layer in cn.layers]
+        self.activation = [layer.activation.new_state(batch) for layer in cn.layers]
         self.mixing = [layer.mixing.new_state(batch) for layer in cn.layers]
         if cn.enc_rows is not None:
             self.x_held = np.zeros((batch, cn.enc_rows.shape[0]), f)
@@ -71,7 +72,7 @@ class Simulation:
             z_in = layer.norm.apply(h) if (prenorm and layer.norm is not None) else h
             y, work = layer.ssm.run(np.ascontiguousarray(z_in, dtype=f), st.ssm[li], self.event)
             t1 = time.perf_counter()
-            sent, spikes = layer.activation.run(y)
+            sent, spikes = layer.activation.run(y, st.activation[li])
             out = layer.mixing.run(sent, y, st.mixing[li], self.event)
             t2 = time.perf_counter()
             if not prenorm and layer.norm is not None:
@@ -100,7 +101,7 @@ class Simulation:
         c = self.counter.adder(f"layer{li}")
         events = None if spikes is None else np.count_nonzero(spikes, axis=1)   # (B, H) spikes per input
         layer.ssm.count(c, Lc, slots, work)
-        layer.activation.count(c, slots, events)
+        layer.activation.count(c, slots, events, self.state.activation[li])
         layer.mixing.count(c, Lc, slots, sent, y, events, self.state.mixing[li])
         if layer.norm is not None:
             layer.norm.count(c, slots)

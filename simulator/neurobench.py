@@ -23,7 +23,7 @@ def neurobench_metrics(net, result, labels=None) -> dict:
                                "Effective_ACs": (tot["spike_acs"] + tot["graded_acs"]) / n,
                                "Dense": tot["dense_macs"] / n},
         "ActivationSparsity": (1.0 - spikes / spiking_slots) if spiking_slots else 0.0,
-        "MembraneUpdates": (tot["mode_updates"] + tot["channel_updates"]) / n,
+        "MembraneUpdates": (tot["mode_updates"] + tot["real_mode_updates"] + tot["channel_updates"]) / n,
         "ParameterCount": net.parameter_count,
         "Footprint": net.footprint_bytes,
         "ConnectionSparsity": zeros / weights,

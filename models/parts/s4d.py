@@ -45,6 +45,15 @@ class S4D(Part):
     def directions(self) -> int:
         return int(self.C.shape[0])
 
+    @property
+    def n_ssm(self) -> int:
+        return int(self.inv_A_real.shape[0])
+
+    @property
+    def state_size(self) -> int:
+        """N: real numbers of state per channel and direction (N/2 complex modes)."""
+        return 2 * self.modes
+
     @classmethod
     def shapes(cls, H: int, declared: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
         a = declared.get("inv_A_real", ())
@@ -57,6 +66,10 @@ class S4D(Part):
         n_ssm, n2 = a
         return {"log_dt": (H,), "inv_A_real": (n_ssm, n2), "A_imag": (n_ssm, n2), "B": (n_ssm, n2),
                 "C": (dirs, H, n2), "D": (H,)}
+
+    def check_stable(self, disc: str, where: str) -> None:
+        from models.discretize import check_stable
+        check_stable(self, disc, where)
 
     def forward(self, u: np.ndarray, disc: str) -> np.ndarray:
         from models.discretize import discretize  # discretize reads this class

@@ -5,8 +5,10 @@ The engine's walker (simulator/engine.py) drives them in data-flow order and nev
 Runner interface, by role:
 
   norm:       apply(x) -> x';  add_and_norm(h, out, residual) -> h';  count(c, slots)
-  ssm:        new_state(batch);  run(u, state, event) -> (y, work);  count(c, Lc, slots, work)
-  activation: run(y) -> (sent, spikes or None);  count(c, slots, spikes)
+  ssm:        new_state(batch);  run(u, state, event) -> (y, work);  count(c, Lc, slots, work);
+              modes_per_layer(H) (for the counts document)
+  activation: new_state(batch) (None when it keeps nothing);  run(y, state) -> (sent, spikes or None);
+              count(c, slots, spikes, state)
   mixing:     new_state(batch);  run(sent, y, state, event) -> out;  count(c, Lc, slots, sent, y, events, state);
               synapses, fan_out (for the counts document)
 """
@@ -69,3 +71,4 @@ def changed(a: np.ndarray, prev: np.ndarray) -> np.ndarray:
 
 
 from simulator.parts import activation, mixing, norm, s4d  # noqa: E402,F401  (importing registers the runners)
+from simulator.parts import lif, linear, s4d_real, s5, sigma_delta  # noqa: E402,F401

@@ -10,45 +10,52 @@ from models.parts import GELU, Heaviside, Ternary
 from simulator.parts import Context, runs
 
 
+class Stateless:
+    """An activation that keeps nothing between steps: its state is None."""
+
+    def new_state(self, batch: int) -> None:
+        return None
+
+
 @runs(Heaviside)
-class HeavisideRun:
+class HeavisideRun(Stateless):
     def __init__(self, part: Heaviside, ctx: Context):
         pass
 
-    def run(self, y: np.ndarray):
+    def run(self, y: np.ndarray, state=None):
         s = (y > 0).astype(np.int8)
         return s, s
 
-    def count(self, c, slots: int, events) -> None:
+    def count(self, c, slots: int, events, state=None) -> None:
         c("spikes", events.sum(axis=1))
 
 
 @runs(Ternary)
-class TernaryRun:
+class TernaryRun(Stateless):
     def __init__(self, part: Ternary, ctx: Context):
         self.ratio = ctx.dtype(part.ratio)   # in the run dtype, so the threshold is computed in it
 
-    def run(self, y: np.ndarray):
+    def run(self, y: np.ndarray, state=None):
         s = np.empty(y.shape, np.int8)
         ternary_spikes(y, self.ratio, s)
         return s, s
 
-    def count(self, c, slots: int, events) -> None:
+    def count(self, c, slots: int, events, state=None) -> None:
         c("spikes", events.sum(axis=1))
         c("max_reductions", slots)
 
 
 @runs(GELU)
-class GELURun:
+class GELURun(Stateless):
     def __init__(self, part: GELU, ctx: Context):
         pass
 
-    def run(self, y: np.ndarray):
+    def run(self, y: np.ndarray, state=None):
         out = np.empty_like(y)
         gelu_erf(y, out)
         return out, None
 
-    def count(self, c, slots: int, events) -> None:
+    def count(self, c, slots: int, events, state=None) -> None:
         c("gelu", slots)
 
 

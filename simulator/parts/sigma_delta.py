@@ -1,0 +1,48 @@
+"""ReLU sigma-delta activation runner: the last value sent per (sample, channel) persists across chunks."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from models.parts import ReLUSigmaDelta
+from simulator.parts import Context, runs
+
+
+@runs(ReLUSigmaDelta)
+class ReLUSigmaDeltaRun:
+    def __init__(self, part: ReLUSigmaDelta, ctx: Context):
+        self.dtype = ctx.dtype
+        self.vth = ctx.dtype(part.delta_threshold)
+
+    def new_state(self, batch: int) -> list:
+        return [None]    # the held values (B, H), made at the first chunk (H is known there)
+
+    def run(self, y: np.ndarray, st: list):
+        if st[0] is None:
+            st[0] = np.zeros((y.shape[0], y.shape[2]), self.dtype)
+        sent = np.empty_like(y)
+        relu_sigma_delta(y, self.vth, st[0], sent)
+        return sent, None
+
+    def count(self, c, slots: int, events, st) -> None:
+        # Nothing here: the messages are the steps where the held value changes, and the mixing that
+        # receives them counts exactly those (messages and their synaptic work). ReLU and the change test
+        # belong to the channel neuron's update, which the SSM counts.
+        pass
+
+
+@njit(cache=True, parallel=True)
+def relu_sigma_delta(y, vth, held, out):
+    """a = max(y, 0); send a when a != held and |a - held| >= vth; out = the held value. held updated in place."""
+    B, L, H = y.shape
+    for b in prange(B):
+        for h in range(H):
+            m = held[b, h]
+            for t in range(L):
+                v = y[b, t, h]
+                a = v if v > 0 else 0.0
+                d = a - m
+                if d != 0.0 and abs(d) >= vth:
+                    m = a
+                out[b, t, h] = m
+            held[b, h] = m
