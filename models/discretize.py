@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.errors import CheckpointError
-from models.spec import SSM
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,7 +18,7 @@ class DiscreteSSM:
     D: np.ndarray   # (H,)
 
 
-def per_channel(ssm: SSM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def per_channel(ssm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dt, A, B) with one row per channel: channel h uses parameter row h mod n_ssm (not block tiling)."""
     H = ssm.log_dt.shape[0]
     rows = np.arange(H) % ssm.inv_A_real.shape[0]
@@ -27,7 +26,7 @@ def per_channel(ssm: SSM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dt, ssm.A[rows], ssm.B[rows]
 
 
-def discretize(ssm: SSM, disc: str) -> DiscreteSSM:
+def discretize(ssm, disc: str) -> DiscreteSSM:
     dt, A, B = per_channel(ssm)
     dtA = dt * A
     if disc == "bilinear":
@@ -43,7 +42,7 @@ def discretize(ssm: SSM, disc: str) -> DiscreteSSM:
     return DiscreteSSM(Ab=Ab, Bb=Bb, C=ssm.C, D=ssm.D)
 
 
-def check_stable(ssm: SSM, disc: str, where: str) -> None:
+def check_stable(ssm, disc: str, where: str) -> None:
     """Refuse dynamics that grow: Re(A) must be < 0 and every |Ab| < 1 after discretisation."""
     re_a = -np.exp(ssm.inv_A_real)
     if np.any(re_a >= 0):

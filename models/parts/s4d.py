@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.discretize import check_stable, discretize
 from models.errors import CheckpointError
 from models.parts.base import Part
 from models.parts.registry import register
@@ -68,11 +69,9 @@ class S4D(Part):
                 "C": (dirs, H, n2), "D": (H,)}
 
     def check_stable(self, disc: str, where: str) -> None:
-        from models.discretize import check_stable
         check_stable(self, disc, where)
 
     def forward(self, u: np.ndarray, disc: str) -> np.ndarray:
-        from models.discretize import discretize  # discretize reads this class
         return ssm_fft(discretize(self, disc), u)
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.discretize import DiscreteSSM, check_stable, discretize
 from models.errors import CheckpointError
 from models.parts.base import Part
 from models.parts.registry import register
@@ -70,16 +71,13 @@ class S4DReal(Part):
 
     def discrete(self, disc: str):
         """Per-channel real (Ab, Bb), by S4D's own discretisation (it reads log_dt, A and B only)."""
-        from models.discretize import discretize
         return discretize(self, disc)
 
     def check_stable(self, disc: str, where: str) -> None:
-        from models.discretize import check_stable
         check_stable(self, disc, where)
 
     def forward(self, u: np.ndarray, disc: str) -> np.ndarray:
         """S4D's FFT reference on the same coefficients held as complex numbers with zero imaginary parts."""
-        from models.discretize import DiscreteSSM
         d = self.discrete(disc)
         cplx = DiscreteSSM(Ab=d.Ab.astype(np.complex128), Bb=d.Bb.astype(np.complex128),
                            C=self.C.astype(np.complex128), D=self.D)

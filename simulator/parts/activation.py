@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from models.parts import GELU, Heaviside, Ternary
-from simulator.parts import Context, runs
+from simulator.parts.base import Context, runs
 
 
 class Stateless:

@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from models.parts import Linear
 from simulator import kernels
-from simulator.parts import Context, changed, runs
+from simulator.parts.base import Context, changed, runs
 from simulator.parts.mixing import GradedState
 
 

@@ -8,7 +8,7 @@ from numba import njit, prange
 
 from models.parts import GLU, GSU
 from simulator import kernels
-from simulator.parts import Context, changed, runs
+from simulator.parts.base import Context, changed, runs
 from simulator.parts.activation import gelu_erf
 from simulator.parts.norm import layer_norm
 

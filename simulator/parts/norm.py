@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from models.parts import BatchNorm, LayerNorm
 from simulator import kernels
-from simulator.parts import Context, runs
+from simulator.parts.base import Context, runs
 
 
 @runs(BatchNorm)

@@ -8,7 +8,7 @@ import numpy as np
 from models.discretize import discretize
 from models.parts import S4D
 from simulator import kernels
-from simulator.parts import Context, runs
+from simulator.parts.base import Context, runs
 
 
 @dataclass

@@ -8,7 +8,7 @@ from numba import njit, prange
 
 from models.parts import S4DReal
 from simulator.kernels import _sum4
-from simulator.parts import Context, runs
+from simulator.parts.base import Context, runs
 
 
 @dataclass

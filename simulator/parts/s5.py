@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from models.parts import S5
-from simulator.parts import Context, changed, runs
+from simulator.parts.base import Context, changed, runs
 
 
 @dataclass

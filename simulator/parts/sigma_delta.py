@@ -5,7 +5,7 @@ import numpy as np
 from numba import njit, prange
 
 from models.parts import ReLUSigmaDelta
-from simulator.parts import Context, runs
+from simulator.parts.base import Context, runs
 
 
 @runs(ReLUSigmaDelta)
