@@ -58,4 +58,4 @@ def builder(part, layer: Layer):
 
 
 from simulator.parts import brian2_activation, brian2_mixing, brian2_ssm  # noqa: E402,F401  (registers builders)
-from simulator.parts import brian2_s4d_real  # noqa: E402,F401
+from simulator.parts import brian2_s4d_real, brian2_s5  # noqa: E402,F401
