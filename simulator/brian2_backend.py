@@ -80,7 +80,7 @@ def _layer(ssm, act, mix, layer: Layer, z: np.ndarray, record_pre: bool):
     ns = ssm.inputs(z)
     ns.update(act.namespace())
     chan = NeuronGroup(B * H, ssm.CHANNEL_EQS + act.CHANNEL_EQS, threshold=act.threshold,
-                       reset="" if act.threshold else None, dt=dt, order=-20, name="chan0")
+                       reset=act.reset, dt=dt, order=-20, name="chan0")
     objs = [chan, *ssm.build(chan)]
     act_objs, sent = act.build(chan)
     mix_objs, acc, out_var = mix.build(chan, sent)

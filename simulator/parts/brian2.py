@@ -5,7 +5,7 @@ runners are with `@runs`; simulator/brian2_backend.py walks the blocks and never
 All samples run side by side: channel neuron c = b*H + h (sample b, channel h). Builder interface, by role:
 
   ssm:        CHANNEL_EQS (y and what y is made of);  inputs(z) -> namespace;  build(chan) -> objects
-  activation: CHANNEL_EQS, threshold (None: graded);  namespace();  build(chan) -> (objects, Sent)
+  activation: CHANNEL_EQS, threshold and reset (None: graded);  namespace();  build(chan) -> (objects, Sent)
   mixing:     build(chan, sent) -> (objects, accumulator group, output variable);  finish(out) -> out
 
 Norms, residual sums, encoder and decoder have no builder: they run in numpy between layers.
@@ -58,3 +58,4 @@ def builder(part, layer: Layer):
 
 
 from simulator.parts import brian2_activation, brian2_mixing, brian2_ssm  # noqa: E402,F401  (registers builders)
+from simulator.parts import brian2_lif, brian2_s4d_real, brian2_s5, brian2_sigma_delta  # noqa: E402,F401

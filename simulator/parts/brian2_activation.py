@@ -12,6 +12,7 @@ from simulator.parts.brian2 import Layer, Sent, brian2_for
 class HeavisideBrian2:
     CHANNEL_EQS = ""
     threshold = "y > 0"
+    reset = ""
 
     def __init__(self, part: Heaviside, layer: Layer):
         pass
@@ -29,6 +30,7 @@ class TernaryBrian2:
 
     CHANNEL_EQS = "delta : 1\n"
     threshold = "y - delta > 0"
+    reset = ""
 
     def __init__(self, part: Ternary, layer: Layer):
         self.ratio, self.layer = part.ratio, layer
@@ -62,6 +64,7 @@ class GELUBrian2:
 
     CHANNEL_EQS = "act = gelu_erf(y) : 1\n"
     threshold = None
+    reset = None
 
     def __init__(self, part: GELU, layer: Layer):
         pass

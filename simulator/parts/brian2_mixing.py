@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.errors import InputError
-from models.parts import GLU, GSU
+from models.parts import GLU, GSU, Linear
 from models.parts.activation import gelu
 from models.parts.norm import layer_norm
 from simulator.parts.brian2 import Layer, Sent, brian2_for
@@ -101,3 +101,37 @@ class GSUBrian2:
     def finish(self, out: np.ndarray) -> np.ndarray:
         p = self.part
         return gelu(layer_norm(out, p.norm_weight, p.norm_bias, p.norm_eps))
+
+
+@brian2_for(Linear)
+class LinearBrian2:
+    """z = W sent + b in one accumulator half, out = z + b, or its ReLU: (z + b) * int(z + b > 0)."""
+
+    SPIKE_SYNAPSES = {1: "lin", -1: "lin_neg"}
+
+    def __init__(self, part: Linear, layer: Layer):
+        self.part, self.layer = part, layer
+
+    def build(self, chan, sent: Sent):
+        from brian2 import NeuronGroup, Synapses
+        B, H, dt, W = self.layer.B, self.layer.H, self.layer.dt, self.part.weight
+        out = "out = (z + bias) * int(z + bias > 0) : 1" if self.part.relu else "out = z + bias : 1"
+        acc = NeuronGroup(B * H, f"z : 1\nbias : 1 (constant)\n{out}", dt=dt, name="acc")
+        acc.bias = per_sample(self.part.bias, B)
+        if self.layer.message == "graded":
+            syns = [Synapses(chan, acc, f"w : 1 (constant)\nz_post = w*{sent.graded}_pre : 1 (summed)",
+                             dt=dt, name="lin")]
+        else:
+            # A spike of channel k adds (a -1 spike subtracts) the weight column W[:, k]; z starts at 0 each step.
+            syns = [Synapses(src, acc, "w : 1 (constant)", on_pre=f"z_post {_op(sign)} w", dt=dt,
+                             name=self.SPIKE_SYNAPSES[sign])
+                    for sign, src in sent.spikes]
+            acc.run_regularly("z = 0", when="before_groups", name="acc_reset")
+        pre, post, k, j = _all_to_all(B, H)
+        for syn in syns:
+            syn.connect(i=pre, j=post)
+            syn.w = W[j, k]                                      # out_j = sum_k W[j, k] sent_k
+        return [acc, *syns], acc, "out"
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        return out
