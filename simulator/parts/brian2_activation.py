@@ -5,7 +5,7 @@ import numpy as np
 
 from models.parts import GELU, Heaviside, Ternary
 from models.parts.activation import gelu
-from simulator.parts.brian2 import Layer, Sent, brian2_for
+from simulator.parts.brian2_base import Layer, Sent, brian2_for
 
 
 @brian2_for(Heaviside)

@@ -7,7 +7,7 @@ across steps; it starts at 0.
 from __future__ import annotations
 
 from models.parts import LIF
-from simulator.parts.brian2 import Layer, Sent, brian2_for
+from simulator.parts.brian2_base import Layer, Sent, brian2_for
 
 RESETS = {"hard": "v = 0", "soft": "v -= v_th"}
 

@@ -9,7 +9,7 @@ from models.errors import InputError
 from models.parts import GLU, GSU, Linear
 from models.parts.activation import gelu
 from models.parts.norm import layer_norm
-from simulator.parts.brian2 import Layer, Sent, brian2_for
+from simulator.parts.brian2_base import Layer, Sent, brian2_for
 from simulator.parts.brian2_arrays import per_sample
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.parts import S4DReal
-from simulator.parts.brian2 import brian2_for
+from simulator.parts.brian2_base import brian2_for
 from simulator.parts.brian2_ssm import S4DBrian2
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.parts import S5
-from simulator.parts.brian2 import Layer, brian2_for
+from simulator.parts.brian2_base import Layer, brian2_for
 from simulator.parts.brian2_arrays import array_function, per_sample, time_major
 
 MODE_EQS = """

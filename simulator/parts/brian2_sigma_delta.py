@@ -8,7 +8,7 @@ held = send*a + (1 - send)*held, which is exact (one term is a, or held, the oth
 from __future__ import annotations
 
 from models.parts import ReLUSigmaDelta
-from simulator.parts.brian2 import Layer, Sent, brian2_for
+from simulator.parts.brian2_base import Layer, Sent, brian2_for
 
 UPDATE = """
 sd_d = relu_y - held

@@ -10,7 +10,7 @@ import numpy as np
 
 from models.discretize import discretize
 from models.parts import S4D
-from simulator.parts.brian2 import Layer, brian2_for
+from simulator.parts.brian2_base import Layer, brian2_for
 from simulator.parts.brian2_arrays import array_function, from_monitor, per_sample, time_major
 
 
