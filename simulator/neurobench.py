@@ -13,8 +13,9 @@ def neurobench_metrics(net, result, labels=None) -> dict:
     n = max(1, result.samples)
     tot = {f: sum(int(layer[f].sum()) for layer in result.counts.values())
            for f in next(iter(result.counts.values()))}
-    spiking_slots = result.samples * result.timesteps * result.channels * (len(result.spikes) if net.kind != "s4d" else 0)
-    spikes = sum(len(s) for s in result.spikes)
+    spike_totals = result.spike_totals()
+    spiking_slots = result.samples * result.timesteps * result.channels * (len(spike_totals) if net.kind != "s4d" else 0)
+    spikes = sum(spike_totals)
     matrices = [net.decoder.weight] + ([net.encoder.weight] if net.encoder.kind == "linear" else [])
     for b in net.blocks:
         matrices.append(b.mixing.weight)
