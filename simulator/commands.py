@@ -151,7 +151,8 @@ def simulate(args, net, x, manifest=None, folder=None):
     from simulator.results_store import ShardStore
     from simulator.runner import evaluate
 
-    store = None if folder is None else ShardStore(folder.path, manifest, resume=bool(args.resume))
+    spikes = not getattr(args, "no_spikes", False)
+    store = None if folder is None else ShardStore(folder.path, manifest, resume=bool(args.resume), spikes=spikes)
     result = evaluate(net, x, engine=args.engine, dtype=args.dtype, shard_size=args.batch_size, store=store,
                       cluster=args.cluster, scheduler=args.scheduler, keep_spikes=False,
                       store_spikes=not getattr(args, "no_spikes", False))
@@ -183,7 +184,7 @@ def cmd_run(args) -> int:
         if result.samples <= SMALL_RUN:
             summary["logits"] = result.logits.tolist()
         written = write_run_outputs(folder, store, result, labels, summary, counts_report(net, result),
-                                    spikes=not args.no_spikes, shard_size=args.batch_size)
+                                    spikes=not args.no_spikes)
         print(f"wrote {', '.join(str(folder.path / w) for w in written)}")
     return 0
 

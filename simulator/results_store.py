@@ -26,8 +26,9 @@ from simulator.fingerprint import file_sha256
 from simulator.output_files import TMP_SUFFIX, OutputError, atomic_path, remove_stale_tmp
 from simulator.recording import RunResult, SpikeEvents
 from simulator.run_folder import PARTIAL
+from simulator.spike_merge import SpikeMerger
 
-SHARD_NAME = re.compile(r"^shard-(\d{8})-([0-9a-f]{64})\.h5$")
+SHARD_NAME = re.compile(r"^(shard|spikes)-(\d{8})-([0-9a-f]{64})\.h5$")
 SPIKE_FIELDS = ("sample", "t", "neuron", "value")
 
 
@@ -40,7 +41,7 @@ def _warn(msg: str) -> None:
 
 
 class ShardStore:
-    def __init__(self, out_dir: str | Path, manifest: dict, resume: bool):
+    def __init__(self, out_dir: str | Path, manifest: dict, resume: bool, spikes: bool = True):
         self.out = Path(out_dir)
         self.dir = self.out / PARTIAL
         path = self.dir / "manifest.json"
@@ -55,6 +56,8 @@ class ShardStore:
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         self.manifest = manifest
+        self.merger = SpikeMerger(self.dir) if spikes else None
+        self._expected: dict[int, int] | None = None
 
     def _check_manifest(self, path: Path, manifest: dict) -> None:
         try:
@@ -76,24 +79,49 @@ class ShardStore:
         out = {}
         for p in self.dir.glob("shard-*.h5"):
             m = SHARD_NAME.match(p.name)
-            out[int(m.group(1)) if m else -1] = p
+            out[int(m.group(2)) if m else -1] = p
         return out
 
+    def _files(self, kind: str) -> list[Path]:
+        return sorted(self.dir.glob(f"{kind}-*.h5"))
+
     def trusted(self, expected: dict[int, int]) -> dict[int, Path]:
-        """Shards whose checksum and contents hold up, for {start: samples} of this run. Any other shard file is
-        reported on stderr and deleted, so its samples are computed again."""
+        """Shards whose checksum and contents hold up, for {start: samples} of this run, with their spikes safe
+        in the merged file or in a verified spike file. Any other file is reported on stderr and deleted, so its
+        samples are computed again."""
+        self._expected = expected
+        good = self._verified("shard", expected)
+        if self.merger is None:
+            return good
+        merged = self.merger.recover(final=self.out / "spikes.h5")
+        lost = next((k for k, s in enumerate(merged) if s not in good), None)
+        if lost is not None:  # merged spikes of a shard whose logits/counts are gone: recompute from there
+            self.merger.truncate(lost)
+            merged = merged[:lost]
+        spike_files = self._verified("spikes", expected)
+        for start, p in spike_files.items():
+            if start in merged:
+                p.unlink(missing_ok=True)  # merged, then the run died before deleting it
+        for start in sorted(set(good) - set(merged)):
+            if start not in spike_files:
+                _warn(f"{good[start]}: its spike file is missing; its samples will be computed again")
+                good.pop(start).unlink(missing_ok=True)
+        self._merge_ready()
+        return good
+
+    def _verified(self, kind: str, expected: dict[int, int]) -> dict[int, Path]:
         good: dict[int, Path] = {}
-        for p in sorted(self.dir.glob("shard-*.h5")):
+        for p in self._files(kind):
             m = SHARD_NAME.match(p.name)
             try:
-                if m is None:
+                if m is None or m.group(1) != kind:
                     raise ShardError("its name carries no checksum")
-                start = int(m.group(1))
+                start = int(m.group(2))
                 if start not in expected:
                     raise ShardError("it does not start a shard of this run")
                 if start in good:
                     raise ShardError("a second file for the same samples")
-                self.read(p, expected[start])
+                self.read(p, expected[start], spikes=kind == "spikes")
                 good[start] = p
             except ShardError as e:
                 _warn(f"{p}: not trusted ({e}); its samples will be computed again")
@@ -102,8 +130,29 @@ class ShardStore:
 
     # ---- one shard ------------------------------------------------------------------------------------
     def write(self, start: int, result: RunResult, spikes: bool = True) -> Path:
+        """Spike file first, then the shard file that marks the samples done; then merge what is next in line."""
+        if spikes and self.merger is not None:
+            self._write("spikes", start, result, spikes=True)
+        final = self._write("shard", start, result, spikes=False)
+        if self.merger is not None:
+            self._merge_ready()
+        return final
+
+    def _merge_ready(self) -> None:
+        while True:
+            start = self.merger.next_start
+            files = sorted(self.dir.glob(f"spikes-{start:08d}-*.h5"))
+            if not files:
+                return
+            res = self.read(files[0], spikes=True)
+            shape = {"samples": sum(self._expected.values()) if self._expected else None,
+                     "timesteps": res.timesteps, "channels": res.channels, "n_layers": len(res.spikes)}
+            self.merger.append(start, res.spikes, res.samples, shape)
+            files[0].unlink()
+
+    def _write(self, kind: str, start: int, result: RunResult, spikes: bool) -> Path:
         """Write under a temporary name, then rename to a name holding the content's sha256."""
-        tmp = self.dir / f"shard-{start:08d}.h5{TMP_SUFFIX}"
+        tmp = self.dir / f"{kind}-{start:08d}.h5{TMP_SUFFIX}"
         try:
             with h5py.File(tmp, "w") as f:
                 f.attrs["start"] = start
@@ -111,17 +160,20 @@ class ShardStore:
                 f.attrs["timesteps"] = result.timesteps
                 f.attrs["channels"] = result.channels
                 f.attrs["wall_time_s"] = result.wall_time_s
-                f["logits"] = result.logits
-                for layer, fields in result.counts.items():
-                    for k, v in fields.items():
-                        f[f"counts/{layer}/{k}"] = v
                 f.attrs["n_layers"] = len(result.spikes)
                 f.attrs["has_spikes"] = bool(spikes)
+                f["logits"] = result.logits
+                # One array for all counts: a dataset per count would cost ~1 kB of HDF5 metadata each.
+                groups = list(result.counts)
+                fields = list(result.counts[groups[0]])
+                f["counts"] = np.array([[result.counts[g][k] for k in fields] for g in groups], np.int64)
+                f["counts"].attrs["groups"] = groups
+                f["counts"].attrs["fields"] = fields
                 for i, ev in enumerate(result.spikes if spikes else ()):
                     for name in SPIKE_FIELDS:
                         a = getattr(ev, name)
                         f.create_dataset(f"spikes/{i}/{name}", data=a, **_compressed(a))
-            final = self.dir / f"shard-{start:08d}-{file_sha256(tmp)}.h5"
+            final = self.dir / f"{kind}-{start:08d}-{file_sha256(tmp)}.h5"
             os.replace(tmp, final)
         except BaseException as e:
             tmp.unlink(missing_ok=True)
@@ -130,6 +182,15 @@ class ShardStore:
                     from None
             raise
         return final
+
+    def finish_spikes(self, final: Path, result: RunResult) -> None:
+        """spikes.h5 is the merged file, moved into place; per-sample spike counts come from the counts (the
+        counts count every event)."""
+        if self.merger.next_start != result.samples:
+            raise ShardError(f"{self.dir}: spikes merged up to sample {self.merger.next_start} of "
+                             f"{result.samples}; run again with --resume to complete them")
+        layers = [k for k in result.counts if k.startswith("layer")]
+        self.merger.finish(final, [result.counts[k]["spikes"] for k in layers])
 
     @staticmethod
     def _verify(path: Path) -> None:
@@ -140,7 +201,7 @@ class ShardStore:
             actual = file_sha256(path)
         except OSError as e:
             raise ShardError(f"unreadable: {e}") from None
-        if actual != m.group(2):
+        if actual != m.group(3):
             raise ShardError("its content does not match the checksum in its name (damaged, truncated or altered)")
 
     @classmethod
@@ -151,7 +212,7 @@ class ShardStore:
         try:
             with h5py.File(path, "r") as f:
                 start = int(f.attrs["start"])
-                if not path.name.startswith(f"shard-{start:08d}-"):
+                if not path.name.split("-")[1] == f"{start:08d}":
                     raise ShardError(f"it holds samples from {start}, not those its name says")
                 n = int(f.attrs["samples"])
                 if samples is not None and n != samples:
@@ -159,8 +220,12 @@ class ShardStore:
                 logits = f["logits"][()]
                 if logits.ndim != 2 or logits.shape[0] != n:
                     raise ShardError(f"logits: expected {n} rows, found shape {logits.shape}")
-                counts = {layer: {k: f[f"counts/{layer}/{k}"][()] for k in f[f"counts/{layer}"]}
-                          for layer in f["counts"]}
+                c = f["counts"]
+                table = c[()]
+                groups, fields = [str(g) for g in c.attrs["groups"]], [str(k) for k in c.attrs["fields"]]
+                if table.shape != (len(groups), len(fields), n):
+                    raise ShardError(f"counts: expected shape {(len(groups), len(fields), n)}, found {table.shape}")
+                counts = {g: {k: table[i, j].copy() for j, k in enumerate(fields)} for i, g in enumerate(groups)}
                 events = None
                 if spikes:
                     if not f.attrs["has_spikes"]:
@@ -176,5 +241,8 @@ class ShardStore:
 
 
 def _compressed(a: np.ndarray) -> dict:
-    """Spike events are long runs of near-equal integers: shuffle + gzip shrinks them ~20x, cheaply."""
-    return {"compression": "gzip", "compression_opts": 4, "shuffle": True} if a.size else {}
+    """Spike events are long runs of near-equal integers: shuffle + gzip shrinks them ~20x, cheaply; one chunk
+    per array (a shard is read whole) compresses best."""
+    if not a.size:
+        return {}
+    return {"compression": "gzip", "compression_opts": 4, "shuffle": True, "chunks": (min(a.size, 1 << 20),)}

@@ -102,7 +102,11 @@ def evaluate(net: Network, x: np.ndarray, *, engine: str = "event", dtype: str =
     expected = {s: min(shard_size, n - s) for s in starts}
     got = _Collected(keep_spikes)
     if store is not None:
-        for start, path in store.trusted(expected).items():
+        kept = store.trusted(expected)
+        if kept and keep_spikes:
+            raise InputError("keep_spikes=True cannot return the spikes of resumed shards: they are merged into "
+                             "the run folder; read its spikes.h5")
+        for start, path in kept.items():
             try:
                 got.add(start, ShardStore.read(path, expected[start], spikes=keep_spikes))
             except ShardError as e:
