@@ -160,14 +160,18 @@ def simulate(args, net, x, manifest=None, folder=None):
 
 
 def cmd_run(args) -> int:
+    check_options(args)
+    if not args.out:
+        return _run(args, None)
+    from simulator.run_folder import RunFolder
+    with RunFolder(args.out, force=args.force, resume=args.resume) as folder:
+        return _run(args, folder)
+
+
+def _run(args, folder) -> int:
     from simulator.counting import counts_report
     from simulator.report import console_summary
 
-    check_options(args)
-    folder = None
-    if args.out:
-        from simulator.run_folder import RunFolder
-        folder = RunFolder(args.out, force=args.force, resume=args.resume)
     net, x, labels, source = load_data(args)
     manifest = run_manifest(args, net, x, labels)
     if folder is not None and args.resume:

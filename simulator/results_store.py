@@ -94,10 +94,6 @@ class ShardStore:
         if self.merger is None:
             return good
         merged = self.merger.recover(final=self.out / "spikes.h5")
-        lost = next((k for k, s in enumerate(merged) if s not in good), None)
-        if lost is not None:  # merged spikes of a shard whose logits/counts are gone: recompute from there
-            self.merger.truncate(lost)
-            merged = merged[:lost]
         spike_files = self._verified("spikes", expected)
         for start, p in spike_files.items():
             if start in merged:
@@ -132,7 +128,11 @@ class ShardStore:
     def write(self, start: int, result: RunResult, spikes: bool = True) -> Path:
         """Spike file first, then the shard file that marks the samples done; then merge what is next in line."""
         if spikes and self.merger is not None:
-            self._write("spikes", start, result, spikes=True)
+            if start < self.merger.next_start:
+                # Its spikes were merged before its shard file was lost; the recomputation must match them.
+                self.merger.check_again(start, result.spikes)
+            else:
+                self._write("spikes", start, result, spikes=True)
         final = self._write("shard", start, result, spikes=False)
         if self.merger is not None:
             self._merge_ready()

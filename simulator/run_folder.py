@@ -23,7 +23,15 @@ OUTPUTS = (SUMMARY, "counts.json", "spikes.h5", "results.h5")  # the order --for
 class RunFolder:
     def __init__(self, path, *, force: bool = False, resume: bool = False):
         self.path = check_writable_dir(path)
+        self._lock_fd = None
         self._lock_fd = self._lock()
+        try:
+            self._check(path, force, resume)
+        except BaseException:
+            self.release()
+            raise
+
+    def _check(self, path, force: bool, resume: bool) -> None:
         remove_stale_tmp(self.path)
         remove_stale_tmp(self.path / PARTIAL) if (self.path / PARTIAL).is_dir() else None
         held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
@@ -48,6 +56,18 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         return fd
+
+    def release(self) -> None:
+        """Unlock (the kernel also does when the process ends, however it ends)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
 
     def _clear(self) -> None:
         for name in OUTPUTS:

@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from models.errors import SimulatorError
 from simulator.output_files import atomic_path
 from simulator.spike_file import FIELDS, SpikeFileWriter
 
@@ -82,17 +83,12 @@ class SpikeMerger:
                 if _events_sha(events) != m["sha256"]:
                     raise ValueError(f"the events of the shard starting at {m['start']} do not match their sha256")
 
-    def truncate(self, k: int) -> None:
-        """Keep only the first k merged shards (a later shard's logits/counts were lost: it is recomputed)."""
-        if k == 0 or not self.path.exists():
-            final = self.dir.parent / "spikes.h5"
-            final.unlink(missing_ok=True)  # an unfinished run's spikes.h5 that no longer matches its shards
-            self._drop("")
-            return
-        self.merged = self.merged[:k]
-        self._verify(self.path, cut_back=True)
-        with atomic_path(self.record_path) as tmp:
-            tmp.write_text(json.dumps({"shape": self.shape, "merged": self.merged}))
+    def check_again(self, start: int, events) -> None:
+        """A merged shard computed again (its logits/counts file was lost) must give the events merged."""
+        sha = next(m["sha256"] for m in self.merged if m["start"] == start)
+        if _events_sha(events) != sha:
+            raise SimulatorError(f"{self.path}: shard {start} recomputed gives other spikes than those merged; "
+                                 "pass --force to start the run again")
 
     def _drop(self, _why: str) -> None:
         self.close()
@@ -108,7 +104,8 @@ class SpikeMerger:
     def append(self, start: int, events, samples: int, shape: dict) -> None:
         """Append the next shard's events (start must be next_start), then commit."""
         if start != self.next_start:
-            raise ValueError(f"spike merge out of order: expected shard {self.next_start}, got {start}")
+            raise SimulatorError(f"{self.path}: spike merge out of order (expected shard {self.next_start}, got "
+                                 f"{start}); pass --force to start the run again")
         if self._file is None:
             if not self.merged:
                 self.shape = dict(shape)
