@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,17 @@ class OutputError(SimulatorError):
 
 
 def _reason(e: BaseException) -> str:
-    return getattr(e, "strerror", None) or str(e) or type(e).__name__
+    m = re.search(r"error message = '([^']+)'", str(e))  # HDF5 reports the OS error inside its own message
+    return (m.group(1) if m else None) or getattr(e, "strerror", None) or str(e) or type(e).__name__
+
+
+def is_write_failure(e: BaseException) -> bool:
+    """OSError, or HDF5's RuntimeError for a failed write (disk full, I/O error)."""
+    return isinstance(e, OSError) or (isinstance(e, RuntimeError) and "errno" in str(e))
+
+
+def write_failure(path, e: BaseException) -> "OutputError":
+    return OutputError(f"{path}: cannot write ({_reason(e)})")
 
 
 def check_writable_dir(path, option: str = "--out") -> Path:
@@ -63,8 +74,8 @@ def atomic_path(final):
             tmp.unlink()
         except OSError:
             pass
-        if isinstance(e, OSError):
-            raise OutputError(f"{final}: cannot write ({_reason(e)})") from None
+        if is_write_failure(e):
+            raise write_failure(final, e) from None
         raise
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from models.errors import InputError, SimulatorError
 from simulator.fingerprint import file_sha256
-from simulator.output_files import TMP_SUFFIX, OutputError, atomic_path, remove_stale_tmp
+from simulator.output_files import TMP_SUFFIX, atomic_path, is_write_failure, remove_stale_tmp, write_failure
 from simulator.recording import RunResult, SpikeEvents
 from simulator.run_folder import PARTIAL
 from simulator.spike_merge import SpikeMerger
@@ -177,11 +177,14 @@ class ShardStore:
             os.replace(tmp, final)
         except BaseException as e:
             tmp.unlink(missing_ok=True)
-            if isinstance(e, OSError):
-                raise OutputError(f"{tmp.with_suffix('')}: cannot write ({getattr(e, 'strerror', None) or e})") \
-                    from None
+            if is_write_failure(e):
+                raise write_failure(tmp.with_suffix(""), e) from None
             raise
         return final
+
+    def close(self) -> None:
+        if self.merger is not None:
+            self.merger.close()
 
     def finish_spikes(self, final: Path, result: RunResult) -> None:
         """spikes.h5 is the merged file, moved into place; per-sample spike counts come from the counts (the

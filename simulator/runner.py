@@ -145,6 +145,8 @@ def evaluate(net: Network, x: np.ndarray, *, engine: str = "event", dtype: str =
     finally:
         if bar is not None:
             bar.close()
+        if store is not None:
+            store.close()
     merged = got.merged(starts)
     merged.wall_time_s = time.perf_counter() - t0
     return merged

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from models.errors import SimulatorError
-from simulator.output_files import atomic_path
+from simulator.output_files import atomic_path, is_write_failure, write_failure
 from simulator.spike_file import FIELDS, SpikeFileWriter
 
 MERGING = "spikes.merging.h5"
@@ -106,6 +106,15 @@ class SpikeMerger:
         if start != self.next_start:
             raise SimulatorError(f"{self.path}: spike merge out of order (expected shard {self.next_start}, got "
                                  f"{start}); pass --force to start the run again")
+        try:
+            self._append(start, events, samples, shape)
+        except BaseException as e:
+            self.close()  # an append cut off here is cut back on resume, as after a kill
+            if is_write_failure(e):
+                raise write_failure(self.path, e) from None
+            raise
+
+    def _append(self, start: int, events, samples: int, shape: dict) -> None:
         if self._file is None:
             if not self.merged:
                 self.shape = dict(shape)
@@ -140,8 +149,11 @@ class SpikeMerger:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
+            try:
+                f.close()
+            except (RuntimeError, OSError):
+                pass  # closing after a failed write fails again: what was committed is on disk already
 
 
 class _Slice:
