@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -35,6 +36,10 @@ from models.discretize import DiscreteSSM, discretize
 from models.reference import apply_norm, encode, gelu, layer_norm
 from models.spec import Network
 from simulator.recording import RunResult, SpikeEvents
+
+# Brian2 2.9 calls pyparsing names that pyparsing 3.3 deprecates and logs every such warning to stderr: noise
+# about a dependency's dependency, not about the run (also filtered in pytest.ini).
+warnings.filterwarnings("ignore", message=r".*(deprecated - use|argument is deprecated).*")
 
 # Strict IEEE double arithmetic: Brian2's default flags include -ffast-math and -march=native (FMA
 # contraction, reassociation); without them the recurrence matches a plain float64 loop bit for bit.
