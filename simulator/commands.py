@@ -1,7 +1,6 @@
 """Subcommands that run networks (run, energy, raster, validate); registered by cli.build_parser."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +200,7 @@ def _report_finished(folder, stored: dict, manifest: dict) -> int:
         diff = sorted(k for k in manifest if not isinstance(old, dict) or old.get(k) != manifest[k])
         raise InputError(f"--resume {folder.path}: the finished run stored there computed something else (differs "
                          f"in: {', '.join(diff)}); pass --force to replace it, or choose another --out")
+    folder.drop_partial()  # left behind by a kill between summary.json and its removal
     print(console_summary(stored))
     print(f"already finished: {folder.path} holds the complete results; nothing was computed")
     return 0

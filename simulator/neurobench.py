@@ -14,7 +14,8 @@ def neurobench_metrics(net, result, labels=None) -> dict:
     tot = {f: sum(int(layer[f].sum()) for layer in result.counts.values())
            for f in next(iter(result.counts.values()))}
     spike_totals = result.spike_totals()
-    spiking_slots = result.samples * result.timesteps * result.channels * (len(spike_totals) if net.kind != "s4d" else 0)
+    spiking_layers = len(spike_totals) if net.kind != "s4d" else 0
+    spiking_slots = result.samples * result.timesteps * result.channels * spiking_layers
     spikes = sum(spike_totals)
     matrices = [net.decoder.weight] + ([net.encoder.weight] if net.encoder.kind == "linear" else [])
     for b in net.blocks:
