@@ -100,7 +100,8 @@ def load_data(args):
 
 def _load_npy(path, what):
     try:
-        a = np.load(path, allow_pickle=False)
+        # Memory-mapped: shards read their samples from the file, so a large input is never copied whole.
+        a = np.load(path, allow_pickle=False, mmap_mode="r")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file (the --{what} array)") from None
     except (ValueError, OSError, EOFError) as e:

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+BLOCK = 256  # samples checked at a time
 LARGE = 1e6  # trained inputs are O(1); beyond this the state and logits can overflow to inf or NaN
 
 
@@ -16,10 +17,14 @@ def warn_unusual(x, labels, net, input_name: str, labels_name: str) -> list[str]
     said = []
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.floating) and x.size:
-        big = int(np.count_nonzero(np.abs(x) > LARGE))
+        big, largest = 0, 0.0
+        for i in range(0, len(x), BLOCK):  # block by block: no temporary the size of the input
+            a = np.abs(x[i:i + BLOCK])
+            big += int(np.count_nonzero(a > LARGE))
+            largest = max(largest, float(np.nanmax(a)) if a.size else 0.0)
         if big:
             said.append(f"{input_name}: {big} input values have magnitude above {LARGE:g} (largest "
-                        f"{float(np.nanmax(np.abs(x))):.3g}); logits may overflow to inf/NaN (written as null)")
+                        f"{largest:.3g}); logits may overflow to inf/NaN (written as null)")
     if labels is not None and labels.size:
         bad = int(np.count_nonzero((labels < 0) | (labels >= net.classes)))
         if bad:

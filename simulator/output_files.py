@@ -5,6 +5,7 @@ full, read-only folder) leaves no temporary file behind and becomes one OutputEr
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -77,6 +78,32 @@ def atomic_path(final):
         if is_write_failure(e):
             raise write_failure(final, e) from None
         raise
+
+
+def h5_image(fill) -> bytes:
+    """An HDF5 file built in memory by fill(h5py.File): the library never meets a failing disk (after a failed
+    write HDF5 can leave handles that crash the interpreter at exit), and the bytes can be hashed as written."""
+    import h5py
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        fill(f)
+    return buf.getvalue()
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def ensure_free_space(path, needed: int) -> None:
+    """Refuse before HDF5 writes into a file on a disk without room for it (see h5_image for why)."""
+    st = os.statvfs(Path(path).parent)
+    free = st.f_bavail * st.f_frsize
+    if free < needed:
+        raise OutputError(f"{path}: cannot write (No space left on device: {free} bytes free, about {needed} needed)")
 
 
 def write_text_atomic(path, text: str) -> None:

@@ -12,8 +12,8 @@ The shards are merged into the final files by simulator.run_outputs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -23,7 +23,7 @@ import numpy as np
 
 from models.errors import InputError, SimulatorError
 from simulator.fingerprint import file_sha256
-from simulator.output_files import TMP_SUFFIX, atomic_path, is_write_failure, remove_stale_tmp, write_failure
+from simulator.output_files import atomic_path, h5_image, remove_stale_tmp, write_bytes_atomic
 from simulator.recording import RunResult, SpikeEvents
 from simulator.run_folder import PARTIAL
 from simulator.spike_merge import SpikeMerger
@@ -147,39 +147,34 @@ class ShardStore:
             res = self.read(files[0], spikes=True)
             shape = {"samples": sum(self._expected.values()) if self._expected else None,
                      "timesteps": res.timesteps, "channels": res.channels, "n_layers": len(res.spikes)}
-            self.merger.append(start, res.spikes, res.samples, shape)
+            self.merger.append(start, res.spikes, res.samples, shape, size_hint=files[0].stat().st_size)
             files[0].unlink()
 
     def _write(self, kind: str, start: int, result: RunResult, spikes: bool) -> Path:
-        """Write under a temporary name, then rename to a name holding the content's sha256."""
-        tmp = self.dir / f"{kind}-{start:08d}.h5{TMP_SUFFIX}"
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["start"] = start
-                f.attrs["samples"] = result.samples
-                f.attrs["timesteps"] = result.timesteps
-                f.attrs["channels"] = result.channels
-                f.attrs["wall_time_s"] = result.wall_time_s
-                f.attrs["n_layers"] = len(result.spikes)
-                f.attrs["has_spikes"] = bool(spikes)
-                f["logits"] = result.logits
-                # One array for all counts: a dataset per count would cost ~1 kB of HDF5 metadata each.
-                groups = list(result.counts)
-                fields = list(result.counts[groups[0]])
-                f["counts"] = np.array([[result.counts[g][k] for k in fields] for g in groups], np.int64)
-                f["counts"].attrs["groups"] = groups
-                f["counts"].attrs["fields"] = fields
-                for i, ev in enumerate(result.spikes if spikes else ()):
-                    for name in SPIKE_FIELDS:
-                        a = getattr(ev, name)
-                        f.create_dataset(f"spikes/{i}/{name}", data=a, **_compressed(a))
-            final = self.dir / f"{kind}-{start:08d}-{file_sha256(tmp)}.h5"
-            os.replace(tmp, final)
-        except BaseException as e:
-            tmp.unlink(missing_ok=True)
-            if is_write_failure(e):
-                raise write_failure(tmp.with_suffix(""), e) from None
-            raise
+        """Build the file in memory, then write it under a name holding the sha256 of its bytes, atomically."""
+        def fill(f):
+            f.attrs["start"] = start
+            f.attrs["samples"] = result.samples
+            f.attrs["timesteps"] = result.timesteps
+            f.attrs["channels"] = result.channels
+            f.attrs["wall_time_s"] = result.wall_time_s
+            f.attrs["n_layers"] = len(result.spikes)
+            f.attrs["has_spikes"] = bool(spikes)
+            f["logits"] = result.logits
+            # One array for all counts: a dataset per count would cost ~1 kB of HDF5 metadata each.
+            groups = list(result.counts)
+            fields = list(result.counts[groups[0]])
+            f["counts"] = np.array([[result.counts[g][k] for k in fields] for g in groups], np.int64)
+            f["counts"].attrs["groups"] = groups
+            f["counts"].attrs["fields"] = fields
+            for i, ev in enumerate(result.spikes if spikes else ()):
+                for name in SPIKE_FIELDS:
+                    a = getattr(ev, name)
+                    f.create_dataset(f"spikes/{i}/{name}", data=a, **_compressed(a))
+
+        data = h5_image(fill)
+        final = self.dir / f"{kind}-{start:08d}-{hashlib.sha256(data).hexdigest()}.h5"
+        write_bytes_atomic(final, data)
         return final
 
     def close(self) -> None:

@@ -6,24 +6,26 @@ then a resumed run finishes from verified shards instead of recomputing them.
 """
 from __future__ import annotations
 
-import h5py
 import numpy as np
 
-from simulator.output_files import atomic_path, write_json_atomic
+from simulator.output_files import h5_image, write_bytes_atomic, write_json_atomic
 from simulator.results_store import ShardStore
 from simulator.run_folder import RunFolder
 
 
 def write_results_h5(path, result, labels) -> None:
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f["logits"] = result.logits
-        f["predictions"] = result.predictions
-        f["complete"] = np.ones(result.samples, np.bool_)
-        if labels is not None:
-            f["labels"] = labels
-        for layer, fields in result.counts.items():
-            for k, v in fields.items():
-                f[f"counts_per_sample/{layer}/{k}"] = v
+    write_bytes_atomic(path, h5_image(lambda f: _fill_results(f, result, labels)))
+
+
+def _fill_results(f, result, labels) -> None:
+    f["logits"] = result.logits
+    f["predictions"] = result.predictions
+    f["complete"] = np.ones(result.samples, np.bool_)
+    if labels is not None:
+        f["labels"] = labels
+    for layer, fields in result.counts.items():
+        for k, v in fields.items():
+            f[f"counts_per_sample/{layer}/{k}"] = v
 
 
 def write_run_outputs(folder: RunFolder, store: ShardStore, result, labels, summary: dict, counts: dict,

@@ -20,9 +20,10 @@ import h5py
 import numpy as np
 
 from models.errors import SimulatorError
-from simulator.output_files import atomic_path, is_write_failure, write_failure
+from simulator.output_files import atomic_path, ensure_free_space, is_write_failure, write_failure
 from simulator.spike_file import FIELDS, SpikeFileWriter
 
+HEADROOM = 1 << 20  # bytes beyond the data: HDF5 metadata of an append
 MERGING = "spikes.merging.h5"
 RECORD = "spikes.merging.json"
 
@@ -101,8 +102,10 @@ class SpikeMerger:
     def next_start(self) -> int:
         return self.merged[-1]["start"] + self.merged[-1]["samples"] if self.merged else 0
 
-    def append(self, start: int, events, samples: int, shape: dict) -> None:
-        """Append the next shard's events (start must be next_start), then commit."""
+    def append(self, start: int, events, samples: int, shape: dict, size_hint: int = 0) -> None:
+        """Append the next shard's events (start must be next_start), then commit. size_hint: the bytes the
+        events take compressed (their spike file's size)."""
+        ensure_free_space(self.path, 2 * size_hint + HEADROOM)
         if start != self.next_start:
             raise SimulatorError(f"{self.path}: spike merge out of order (expected shard {self.next_start}, got "
                                  f"{start}); pass --force to start the run again")
@@ -140,6 +143,7 @@ class SpikeMerger:
         self.close()
         if not self.path.exists() and final.exists():
             return  # moved by a process killed just after: recover() verified it
+        ensure_free_space(self.path, sum(c.nbytes for c in spikes_per_sample) * 2 + HEADROOM)
         with h5py.File(self.path, "r+") as f:
             for i, counts in enumerate(spikes_per_sample):
                 if "spikes_per_sample" in f[f"layer{i}"]:
