@@ -110,9 +110,8 @@ def test_raster_options_out_of_range(ckpt, tmp_path, extra, needle):
 
 
 def test_raster_of_a_workload_without_pixel_order(tmp_path):
-    """LRA workloads have no `permutation` (the pixel order of image scenarios); pathx's is the same code path
-    at 16 times the length."""
-    code, stdout, lines = call("raster", "--scenario", "lra-listops", "--out", tmp_path / "r.png")
+    """LRA workloads have no `permutation` (the pixel order of image scenarios): this was an AttributeError."""
+    code, stdout, lines = call("raster", "--scenario", "lra-pathx", "--out", tmp_path / "r.png")
     assert code == 0, lines
     assert (tmp_path / "r.png").stat().st_size > 1000
 
