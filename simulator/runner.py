@@ -63,16 +63,22 @@ def parse_cluster(cluster: str | None) -> int:
 
 
 class _Collected:
-    """Per-shard results as they arrive (in any order), assembled in sample order at the end."""
+    """Per-shard results as they arrive (in any order), assembled in sample order at the end. Without spikes a
+    shard keeps its logits and one (groups, fields, samples) array of counts: a few hundred bytes a sample."""
 
     def __init__(self, keep_spikes: bool):
         self.keep_spikes = keep_spikes
         self.parts: dict[int, RunResult] = {}
+        self.layout: tuple[list[str], list[str]] | None = None
 
     def add(self, start: int, res: RunResult) -> None:
         if not self.keep_spikes:
             res.spikes = None  # written to the shard file already, or not wanted: never accumulated
         res.pre, res.traces = None, {}
+        groups = list(res.counts)
+        fields = list(res.counts[groups[0]])
+        self.layout = self.layout or (groups, fields)
+        res.counts = np.array([[res.counts[g][k] for k in fields] for g in groups], np.int64)
         self.parts[start] = res
 
     def merged(self, starts: list[int]) -> RunResult:
@@ -81,10 +87,11 @@ class _Collected:
         spikes = None
         if self.keep_spikes:
             spikes = [SpikeEvents.concat([p.spikes[i] for p in parts]) for i in range(len(first.spikes))]
+        groups, fields = self.layout
+        table = np.concatenate([p.counts for p in parts], axis=2)
         return RunResult(
             logits=np.concatenate([p.logits for p in parts]), spikes=spikes,
-            counts={layer: {k: np.concatenate([p.counts[layer][k] for p in parts]) for k in first.counts[layer]}
-                    for layer in first.counts},
+            counts={g: {k: table[i, j] for j, k in enumerate(fields)} for i, g in enumerate(groups)},
             timesteps=first.timesteps, channels=first.channels)
 
 

@@ -133,7 +133,10 @@ class SpikeMerger:
                 d.resize((d.shape[0] + n,))
                 if n:
                     d[-n:] = getattr(ev, name)
-        self._file.flush()
+        # Closed after every append: the file on disk is then complete (a flush leaves more to chance), and
+        # HDF5's caches, which otherwise grow with every chunk written, are released.
+        f, self._file = self._file, None
+        f.close()
         self.merged.append({"start": start, "samples": samples, "lengths": lengths, "sha256": _events_sha(events)})
         with atomic_path(self.record_path) as tmp:
             tmp.write_text(json.dumps({"shape": self.shape, "merged": self.merged}))
