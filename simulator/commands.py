@@ -94,7 +94,9 @@ def load_data(args):
         if labels.ndim != 1 or labels.shape[0] != len(x) or not np.issubdtype(labels.dtype, np.integer):
             raise InputError(f"labels: expected {len(x)} integers (one per sample), found {labels.dtype} {labels.shape}")
     from simulator.input_warnings import warn_unusual
+    from simulator.runner import drop_input_pages
     warn_unusual(x, labels, net, args.input or source, args.labels or "labels")
+    drop_input_pages(x)
     return net, x, labels, source
 
 
@@ -171,9 +173,11 @@ def cmd_run(args) -> int:
 def _run(args, folder) -> int:
     from simulator.counting import counts_report
     from simulator.report import console_summary
+    from simulator.runner import drop_input_pages
 
     net, x, labels, source = load_data(args)
     manifest = run_manifest(args, net, x, labels)
+    drop_input_pages(x)  # hashing read every page
     if folder is not None and args.resume:
         stored = folder.finished_summary()
         if stored is not None:
