@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from simulator.output_files import OutputError, check_writable_dir, remove_stale_tmp
+from simulator.output_files import TMP_SUFFIX, OutputError, check_writable_dir
 
 LOCK = ".simulator.lock"
 PARTIAL = "results.partial"
@@ -32,13 +32,14 @@ class RunFolder:
             raise
 
     def _check(self, path, force: bool, resume: bool) -> None:
-        remove_stale_tmp(self.path)
-        remove_stale_tmp(self.path / PARTIAL) if (self.path / PARTIAL).is_dir() else None
-        held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
+        ours_unfinished = {name + TMP_SUFFIX for name in OUTPUTS}  # a killed run's, never complete
+        held = sorted(p.name for p in self.path.iterdir() if p.name != LOCK and p.name not in ours_unfinished)
         if held and not (force or resume):
             shown = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
             raise OutputError(f"--out {path}: expected an empty or new folder, found {shown}; pass --resume to "
                               "continue the run stored there, --force to replace its results, or another --out")
+        for name in ours_unfinished:
+            (self.path / name).unlink(missing_ok=True)
         if force:
             self._clear()
 

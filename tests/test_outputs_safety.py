@@ -26,10 +26,12 @@ def digits(ckpt, *extra):
 
 def test_a_folder_holding_results_is_refused_unless_force_or_resume(ckpt, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "draft.tmp").write_text("mine too")
     assert_one_line_error(call(*digits(ckpt, "--out", tmp_path)), str(tmp_path), "notes.txt", "--force", "--resume")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".simulator.lock", "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".simulator.lock", "draft.tmp", "notes.txt"]
     assert call(*digits(ckpt, "--out", tmp_path, "--force"))[0] == 0
     assert (tmp_path / "notes.txt").read_text() == "mine", "--force replaces our results, not the user's files"
+    assert (tmp_path / "draft.tmp").read_text() == "mine too"
     first = json.loads((tmp_path / "summary.json").read_text())
     assert call(*digits(ckpt, "--out", tmp_path, "--force", "--samples", "2"))[0] == 0
     assert len(json.loads((tmp_path / "summary.json").read_text())["predictions"]) == 2 != len(first["predictions"])
