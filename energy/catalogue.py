@@ -144,10 +144,17 @@ def load_chip(name_or_path: str | Path) -> Chip:
             raise ChipFileError(f"unknown chip '{name_or_path}': expected one of "
                                 f"{', '.join(list_chips())} or a path to a .toml chip file")
         p = cand
+    if p.is_dir():
+        raise ChipFileError(f"chip file {p}: expected a .toml file, found a folder")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ChipFileError(f"{p}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ChipFileError(f"{p}: expected UTF-8 text, found byte {exc.object[exc.start]:#04x} at offset "
+                            f"{exc.start}") from None
+    except OSError as exc:
+        raise ChipFileError(f"chip file {p}: cannot read it ({exc.strerror or exc})") from None
     return _parse(data, str(p))
 
 

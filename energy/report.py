@@ -14,6 +14,8 @@ import base64
 import html
 import json
 import math
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -326,8 +328,14 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
     return B
 
 
+def _md_text(s) -> str:
+    """Titles, file names and chip texts come from users' files: Markdown viewers render raw HTML, so
+    <, > and & are escaped, and brackets so no text becomes a link (all still read as themselves)."""
+    return html.escape(str(s), quote=False).replace("[", "\\[").replace("]", "\\]")
+
+
 def _md_cell(s: str) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
+    return _md_text(s).replace("|", "\\|").replace("\n", " ")
 
 
 def _to_markdown(blocks, pngs) -> str:
@@ -335,11 +343,11 @@ def _to_markdown(blocks, pngs) -> str:
     for b in blocks:
         kind = b[0]
         if kind in ("h1", "h2", "h3"):
-            out.append("#" * int(kind[1]) + " " + b[1] + "\n")
+            out.append("#" * int(kind[1]) + " " + _md_text(b[1]).replace("\n", " ") + "\n")
         elif kind == "p":
-            out.append(b[1] + "\n")
+            out.append(_md_text(b[1]) + "\n")
         elif kind == "ul":
-            out.append("\n".join(f"- {x}" for x in b[1]) + "\n")
+            out.append("\n".join(f"- {_md_text(x)}" for x in b[1]) + "\n")
         elif kind == "table":
             rows = b[1]
             out.append("| " + " | ".join(_md_cell(c) for c in rows[0]) + " |")
@@ -347,7 +355,7 @@ def _to_markdown(blocks, pngs) -> str:
             out.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows[1:])
             out.append("")
         elif kind == "img":
-            out.append(f"![{b[2]}]({pngs[b[1]].name})\n")
+            out.append(f"![{_md_text(b[2])}]({pngs[b[1]].name})\n")
     return "\n".join(out)
 
 
@@ -424,16 +432,30 @@ def write_reports(counts: dict | str | Path, chips: list | None = None,
     for name in FIGURES:
         fig = _FIG_FUNCS[name](data)
         pngs[name] = out / f"{name}.png"
-        fig.savefig(pngs[name], dpi=110)
+        with _atomic(pngs[name]) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
         plt.close(fig)
     blocks = _blocks(data, pngs)
     files = {"json": out / "energy.json", "markdown": out / "energy.md", "html": out / "energy.html",
              **{f"png_{k}": v for k, v in pngs.items()}}
     data["files"] = {k: str(v) for k, v in files.items()}
-    files["markdown"].write_text(_to_markdown(blocks, pngs), encoding="utf-8")
-    files["html"].write_text(_to_html(blocks, pngs, title), encoding="utf-8")
-    files["json"].write_text(json.dumps(_jsonable(data), indent=1, allow_nan=False), encoding="utf-8")
+    for key, text in (("markdown", _to_markdown(blocks, pngs)), ("html", _to_html(blocks, pngs, title)),
+                      ("json", json.dumps(_jsonable(data), indent=1, allow_nan=False))):
+        with _atomic(files[key]) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     return data
+
+
+@contextmanager
+def _atomic(path: Path):
+    """Write to a temporary name and rename: a report file is whole or absent, and no temporary file is left."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _jsonable(x):

@@ -16,13 +16,18 @@ from models.errors import InputError
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats (no objects, strings, structs)
 
 
-def load_npy(path: str | Path, what: str) -> np.ndarray:
-    """The array in `path` (the --{what} option), or an InputError naming the file and the problem."""
+def load_npy(path: str | Path, what: str, mmap: bool = False) -> np.ndarray:
+    """The array in `path` (the --{what} option), or an InputError naming the file and the problem.
+    mmap: map the file read-only instead of reading it (after the same checks)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file (the --{what} array)")
     size = path.stat().st_size
     with open(path, "rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":   # np.savez writes a zip archive: a bundle, not one array
+            raise InputError(f"--{what} {path}: expected one array in a .npy file, found a .npz archive "
+                             "(save the array with np.save)")
+        fh.seek(0)
         try:
             version = np.lib.format.read_magic(fh)
             if version == (1, 0):
@@ -44,5 +49,7 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
         if count * dtype.itemsize != size - offset:
             raise InputError(f"{path}: --{what} array declares shape {shape} of {dtype} ({count * dtype.itemsize:,} "
                              f"bytes), found {size - offset:,} bytes of data (truncated or padded file)")
-        data = np.fromfile(fh, dtype=dtype, count=count)
-    return data.reshape(shape, order="F" if fortran else "C")
+        if not mmap:
+            data = np.fromfile(fh, dtype=dtype, count=count)
+            return data.reshape(shape, order="F" if fortran else "C")
+    return np.load(path, allow_pickle=False, mmap_mode="r")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -38,6 +39,10 @@ from models.spec import Network
 from simulator.parts.brian2 import Layer, builder
 from simulator.parts.brian2_arrays import from_monitor
 from simulator.recording import RunResult, SpikeEvents
+
+# Brian2 2.9 calls pyparsing names that pyparsing 3.3 deprecates and logs every such warning to stderr: noise
+# about a dependency's dependency, not about the run (also filtered in pytest.ini).
+warnings.filterwarnings("ignore", message=r".*(deprecated - use|argument is deprecated).*")
 
 # Strict IEEE double arithmetic: Brian2's default flags include -ffast-math and -march=native (FMA
 # contraction, reassociation); without them the recurrence matches a plain float64 loop bit for bit.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,10 +49,16 @@ def cmd_export_torch(args) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line on stderr (exit 2) like every other error; --help shows the usage."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     prog = "ssm-snn" if Path(sys.argv[0]).name == "ssm-snn" else "python -m simulator"  # the same program
-    parser = argparse.ArgumentParser(prog=prog,
-                                     description="Simulate trained SSM spiking networks spike by spike.")
+    parser = OneLineParser(prog=prog, description="Simulate trained SSM spiking networks spike by spike.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="print a summary of a checkpoint")
@@ -97,10 +104,25 @@ def _user_errors() -> tuple[type, ...]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not as an exit-time traceback
+        return code
     except _user_errors() as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
+    except BrokenPipeError:
+        # `... | head`: the reader left. Point stdout at /dev/null so the exit flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as e:  # the machine refused (disk full, read-only, vanished folder): not a bug
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        return _fail(f"{where}{e.strerror or e}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, exit code 2: the message names the file or option and what was wrong."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return 2

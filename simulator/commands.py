@@ -1,7 +1,6 @@
 """Subcommands that run networks (run, energy, raster, validate); registered by cli.build_parser."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -94,79 +93,141 @@ def load_data(args):
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.shape[0] != len(x) or not np.issubdtype(labels.dtype, np.integer):
             raise InputError(f"labels: expected {len(x)} integers (one per sample), found {labels.dtype} {labels.shape}")
+    from simulator.input_warnings import warn_unusual
+    from simulator.runner import drop_input_pages
+    warn_unusual(x, labels, net, args.input or source, args.labels or "labels")
+    drop_input_pages(x)
     return net, x, labels, source
 
 
 def _load_npy(path, what):
-    try:
-        from models.safe_npy import load_npy  # checks shape, dtype and size in the header before reading
-        return load_npy(path, what)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file (the --{what} array)") from None
-    except (ValueError, OSError) as e:
-        raise InputError(f"{path}: not a readable .npy array ({e})") from None
+    from models.safe_npy import load_npy  # header (shape, dtype, size) checked before any data is read
+    # Memory-mapped: shards read their samples from the file, so a large input is never copied whole.
+    return load_npy(path, what, mmap=True)
 
 
-def simulate(args, net, x, source: str):
-    """Run the engines as the options say: sharded, resumable into --out, on Dask if asked."""
+def check_options(args) -> None:
+    """Options that are wrong whatever the data: refused before any folder is made or anything computed."""
+    from simulator.runner import parse_cluster
+    from simulator.scheduler import parse_address, probe_scheduler
+    if getattr(args, "batch_size", None) is not None and args.batch_size < 1:
+        raise InputError(f"--batch-size: expected a positive number of samples, found {args.batch_size}")
+    if getattr(args, "samples", None) is not None and args.samples <= 0:
+        raise InputError(f"--samples must be positive, found {args.samples}")
+    if getattr(args, "cluster", None) and getattr(args, "scheduler", None):
+        raise InputError("--cluster and --scheduler: expected one of them (start a local cluster, or join a "
+                         "running scheduler), found both")
+    if getattr(args, "cluster", None) is not None:
+        parse_cluster(args.cluster)
+    if getattr(args, "scheduler", None) is not None:
+        parse_address(args.scheduler)
+        probe_scheduler(args.scheduler)
+    if getattr(args, "resume", False) and not getattr(args, "out", None):
+        raise InputError("--resume needs --out DIR (the folder of the interrupted run)")
+    if getattr(args, "resume", False) and getattr(args, "force", False):
+        raise InputError("--resume and --force: expected one (continue the stored run, or replace it), found both")
+
+
+def run_manifest(args, net, x, labels) -> dict:
+    """Everything that decides a run's numbers and files; --resume continues only an identical one."""
     from models.checkpoint import FORMAT_VERSION
-    from simulator.results_store import ShardStore, fingerprint
+    from simulator.fingerprint import array_fingerprint, network_fingerprint
+    return {"network": network_fingerprint(net), "input": array_fingerprint(x), "labels": array_fingerprint(labels),
+            "samples": int(len(x)), "engine": args.engine, "dtype": args.dtype, "shard_size": args.batch_size,
+            "spikes": not getattr(args, "no_spikes", False), "format": FORMAT_VERSION}
+
+
+def simulate(args, net, x, manifest=None, folder=None):
+    """Run the engines as the options say: sharded, resumable into the run folder, on Dask if asked.
+    Spike events are never accumulated: with a folder they stream to its shard files."""
+    from simulator.results_store import ShardStore
     from simulator.runner import evaluate
 
-    store = None
-    if getattr(args, "out", None):
-        manifest = {"checkpoint": fingerprint(args.checkpoint), "input": fingerprint(x), "samples": int(len(x)),
-                    "engine": args.engine, "dtype": args.dtype, "shard_size": args.batch_size,
-                    "source": source, "format": FORMAT_VERSION}
-        store = ShardStore(args.out, manifest, resume=args.resume)
-    elif args.resume:
-        raise InputError("--resume needs --out DIR (the folder of the interrupted run)")
-    return evaluate(net, x, engine=args.engine, dtype=args.dtype, shard_size=args.batch_size, store=store,
-                    cluster=args.cluster, scheduler=args.scheduler), store
+    spikes = not getattr(args, "no_spikes", False)
+    store = None if folder is None else ShardStore(folder.path, manifest, resume=bool(args.resume), spikes=spikes)
+    result = evaluate(net, x, engine=args.engine, dtype=args.dtype, shard_size=args.batch_size, store=store,
+                      cluster=args.cluster, scheduler=args.scheduler, keep_spikes=False,
+                      store_spikes=not getattr(args, "no_spikes", False))
+    return result, store
 
 
 def cmd_run(args) -> int:
+    check_options(args)
+    if not args.out:
+        return _run(args, None)
+    from simulator.run_folder import RunFolder
+    with RunFolder(args.out, force=args.force, resume=args.resume) as folder:
+        return _run(args, folder)
+
+
+def _run(args, folder) -> int:
     from simulator.counting import counts_report
-    from simulator.report import console_summary, write_spikes
+    from simulator.report import console_summary
+    from simulator.runner import drop_input_pages
 
     net, x, labels, source = load_data(args)
-    result, store = simulate(args, net, x, source)
+    manifest = run_manifest(args, net, x, labels)
+    drop_input_pages(x)  # hashing read every page
+    if folder is not None and args.resume:
+        stored = folder.finished_summary()
+        if stored is not None:
+            return _report_finished(folder, stored, manifest)
+    result, store = simulate(args, net, x, manifest, folder)
     summary = run_summary(net, result, labels, args, source)
     print(console_summary(summary))
-    if args.out:
-        out = Path(args.out)
-        store.finish(result, labels)
+    if folder is not None:
+        from simulator.run_outputs import write_run_outputs
         summary["results_file"] = "results.h5"
+        summary["run_manifest"] = manifest
         if result.samples <= SMALL_RUN:
             summary["logits"] = result.logits.tolist()
-        written = ["summary.json", "counts.json", "results.h5"]
-        if not args.no_spikes:
-            write_spikes(out / "spikes.h5", result)
-            written.append("spikes.h5")
-        (out / "summary.json").write_text(json.dumps(summary, indent=1))
-        (out / "counts.json").write_text(json.dumps(counts_report(net, result), indent=1))
-        print(f"wrote {', '.join(str(out / w) for w in written)}")
+        written = write_run_outputs(folder, store, result, labels, summary, counts_report(net, result),
+                                    spikes=not args.no_spikes)
+        print(f"wrote {', '.join(str(folder.path / w) for w in written)}")
+    return 0
+
+
+def _report_finished(folder, stored: dict, manifest: dict) -> int:
+    """--resume on a finished run: the stored result, if it is the run asked for."""
+    from simulator.report import console_summary
+    old = stored.get("run_manifest")
+    if old != manifest:
+        diff = sorted(k for k in manifest if not isinstance(old, dict) or old.get(k) != manifest[k])
+        raise InputError(f"--resume {folder.path}: the finished run stored there computed something else (differs "
+                         f"in: {', '.join(diff)}); pass --force to replace it, or choose another --out")
+    folder.drop_partial()  # left behind by a kill between summary.json and its removal
+    print(console_summary(stored))
+    print(f"already finished: {folder.path} holds the complete results; nothing was computed")
     return 0
 
 
 def cmd_energy(args) -> int:
     from energy.report import write_reports
     from simulator.counting import counts_report
+    from simulator.output_files import check_writable_dir, write_json_atomic
     from simulator.report import console_summary
 
+    check_options(args)
+    chips = [c.strip() for c in args.chips.split(",") if c.strip()] if args.chips else None
+    _check_chips(chips)
+    out = check_writable_dir(args.out)
     net, x, labels, source = load_data(args)
-    result, _ = simulate(_no_store(args), net, x, source)
+    result, _ = simulate(_no_store(args), net, x)
     print(console_summary(run_summary(net, result, labels, args, source)))
     counts = counts_report(net, result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "counts.json").write_text(json.dumps(counts, indent=1))
-    chips = [c.strip() for c in args.chips.split(",") if c.strip()] if args.chips else None
+    write_json_atomic(out / "counts.json", counts)
     title = f"{Path(args.checkpoint).name} on {source}, {result.samples} samples"
     data = write_reports(counts, chips, out, title=title)
     print(energy_table(data))
     print(f"wrote {out}/energy.json, energy.md, energy.html, counts.json and figures")
     return 0
+
+
+def _check_chips(chips) -> None:
+    """Every chip named must load before minutes of simulation are spent."""
+    from energy.catalogue import load_chip
+    for c in chips or ():
+        load_chip(c)
 
 
 def _no_store(args):
@@ -190,6 +251,10 @@ def cmd_validate(args) -> int:
     from simulator.engine import run
     from simulator.validate import validate_main
 
+    check_options(args)
+    if args.out:
+        from simulator.output_files import check_writable_dir
+        check_writable_dir(args.out)
     net, x, labels, source = load_data(args)
     print(f"{args.checkpoint}: {len(x)} samples from {source}; our {args.engine} engine vs Brian2 ({args.target})")
     report = validate_main(net, x, labels, lambda n, xs: run(n, xs, engine=args.engine, record_pre=True,
@@ -227,6 +292,8 @@ def register(sub, add_import_options) -> None:
     add_data_options(p)
     p.add_argument("--out", default=None, help="directory for summary.json, results.h5, spikes.h5, counts.json")
     p.add_argument("--no-spikes", action="store_true", help="do not write spikes.h5 (it grows with every spike)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results stored in a non-empty --out (otherwise refused)")
     add_import_options(p)
     p.set_defaults(func=cmd_run)
 

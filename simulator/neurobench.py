@@ -12,7 +12,7 @@ def neurobench_metrics(net, result, labels=None) -> dict:
     tot = {f: sum(int(layer[f].sum()) for layer in result.counts.values())
            for f in next(iter(result.counts.values()))}
     spiking_slots = result.samples * result.timesteps * result.channels * sum(b.spiking for b in net.blocks)
-    spikes = sum(len(s) for s in result.spikes)
+    spikes = sum(result.spike_totals())
     matrices = [net.decoder.weight] + ([net.encoder.weight] if net.encoder.kind == "linear" else [])
     for b in net.blocks:
         matrices += b.mixing.synapse_matrices()

@@ -126,7 +126,9 @@ def save_raster(path, result: RunResult, sample: int = 0, **kwargs) -> Path:
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError(f"{path}: expected a .png, .svg or .pdf file name")
     fig = plot_raster(result, sample, **kwargs)
-    fig.savefig(path, dpi=DPI)
+    from simulator.output_files import atomic_path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, format=path.suffix.lower()[1:])
     return path
 
 
@@ -430,6 +432,19 @@ def _parse_ints(text: str, what: str) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------- command
+def _image_shape(text: str, L: int):
+    """--image-shape: None (auto), False (never) or (rows, cols) with rows * cols = L."""
+    if text == "none":
+        return False
+    if text == "auto":
+        return None
+    shape = _parse_ints(text.lower().replace("x", ","), "--image-shape")
+    if len(shape) != 2 or min(shape) < 1 or shape[0] * shape[1] != L:
+        raise InputError(f"--image-shape {text}: expected ROWSxCOLS of positive numbers with ROWS*COLS = {L} "
+                         "(one pixel per step), 'auto' or 'none'")
+    return tuple(shape)
+
+
 def register_raster(sub, add_data_options, add_import_options=None) -> None:
     p = sub.add_parser("raster", help="draw one sample's spike rasters, firing rates and pre-spike traces")
     add_data_options(p, shards=False, distributed=False, resume=False, samples=False)
@@ -453,10 +468,15 @@ def cmd_raster(args) -> int:
     from simulator.commands import load_data
     from simulator.engine import run
 
+    from simulator.commands import check_options
+    from simulator.output_files import check_writable_file
+
     if Path(args.out).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError(f"--out {args.out}: expected a .png, .svg or .pdf file name")
     if args.sample < 0:
         raise InputError(f"--sample must be >= 0, found {args.sample}")
+    check_options(args)
+    check_writable_file(args.out)
     if args.samples is None:
         args.samples = args.sample + 1       # load only what is needed
     net, x, labels, source = load_data(args)
@@ -464,16 +484,21 @@ def cmd_raster(args) -> int:
         raise InputError(f"--sample {args.sample}: the input has {len(x)} samples (0..{len(x) - 1})")
     layers = None if args.layers == "all" else _parse_ints(args.layers, "--layers")
     trace = _parse_ints(args.trace, "--trace") if args.trace else None
-    image_shape = None
-    if args.image_shape == "none":
-        image_shape = False
-    elif args.image_shape != "auto":
-        image_shape = tuple(_parse_ints(args.image_shape.replace("x", ","), "--image-shape"))
+    image_shape = _image_shape(args.image_shape, x.shape[1])
     permutation = None
-    if args.input is None:
-        permutation = scenarios.get(args.scenario or "smnist").permutation
+    if args.input is None:  # LRA workloads have no pixel order to undo
+        permutation = getattr(scenarios.get(args.scenario or "smnist"), "permutation", None)
     if trace is not None and not 0 <= args.trace_layer < net.n_layers:
         raise InputError(f"--trace-layer {args.trace_layer}: the network has layers 0..{net.n_layers - 1}")
+    if trace is not None and (not trace or min(trace) < 0 or max(trace) >= net.H):
+        raise InputError(f"--trace {args.trace}: expected neurons within 0..{net.H - 1} (the layer has {net.H})")
+    if layers is not None:
+        for i in layers:
+            if not 0 <= i < net.n_layers:
+                raise InputError(f"--layers {args.layers}: layer {i} does not exist (the network has layers "
+                                 f"0..{net.n_layers - 1})")
+    if args.neurons is not None:
+        _neuron_range(args.neurons, net.H)
     # One sample only; pre-spike y of every neuron is needed for the GSU threshold and the S4D heatmap.
     xs = x[args.sample:args.sample + 1]
     messages = [b.activation.MESSAGE for b in net.blocks]   # graded layers are drawn from y; so is a ternary threshold

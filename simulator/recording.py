@@ -49,7 +49,7 @@ class SpikeEvents:
 @dataclass
 class RunResult:
     logits: np.ndarray                       # (samples, classes) float64
-    spikes: list[SpikeEvents]                # one per layer (empty for the non-spiking S4D baseline)
+    spikes: list[SpikeEvents] | None         # one per layer (empty for the S4D baseline); None: not kept
     counts: dict                             # operation counts, docs/operation-counts.md
     timesteps: int
     channels: int
@@ -66,7 +66,12 @@ class RunResult:
     def samples(self) -> int:
         return int(self.logits.shape[0])
 
+    def spike_totals(self) -> list[int]:
+        """Spikes per layer, from the counts (which count every event), so runs that keep no events know them."""
+        layers = [k for k in self.counts if k.startswith("layer")]
+        return [int(self.counts[k]["spikes"].sum()) for k in layers]
+
     def firing_rates(self) -> list[float]:
         """Share of (sample, step, channel) slots holding a spike, per layer."""
         slots = self.samples * self.timesteps * self.channels
-        return [len(s) / slots if slots else 0.0 for s in self.spikes]
+        return [n / slots if slots else 0.0 for n in self.spike_totals()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 
 def _si(n: float) -> str:
@@ -39,19 +38,14 @@ def console_summary(s: dict) -> str:
 
 def write_spikes(path: Path, result) -> None:
     """Sparse events per layer (sample, t, neuron, value) and per-layer spike counts per sample."""
-    with h5py.File(path, "w") as f:
-        f.attrs["samples"] = result.samples
-        f.attrs["timesteps"] = result.timesteps
-        f.attrs["channels"] = result.channels
-        f.attrs["layout"] = "one group per layer; event i is (sample[i], t[i], neuron[i]) with value[i] in {-1, +1}"
-        # The networks are discrete-time: one input element per step, with no physical duration.
-        f.attrs["time_unit"] = "step"
-        f.attrs["time_unit_meaning"] = "t counts network time steps from 0; step t consumes input element t"
-        for i, ev in enumerate(result.spikes):
-            g = f.create_group(f"layer{i}")
-            for name in ("sample", "t", "neuron", "value"):
-                g.create_dataset(name, data=getattr(ev, name), compression="gzip" if len(ev) > 10000 else None)
-            g["spikes_per_sample"] = np.bincount(ev.sample, minlength=result.samples)
+    from simulator.spike_file import SpikeFileWriter
+    writer = SpikeFileWriter(path, result.samples, result.timesteps, result.channels, len(result.spikes))
+    try:
+        writer.append(result.spikes)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def read_spikes(path: Path):

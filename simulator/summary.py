@@ -29,9 +29,10 @@ def describe(net: Network, source: str = "") -> str:
         ("decoder", f"{net.decoder.mode}, classes={net.classes}"),
         ("parameters", f"{net.parameter_count:,}"),
     ]
+    meta = net.metadata if isinstance(net.metadata, dict) else {}  # a file may record `null`: nothing to show
     for key in ("scenario", "test_accuracy", "source_file"):
-        if key in net.metadata:
-            rows.append((key.replace("_", " "), net.metadata[key]))
+        if key in meta:
+            rows.append((key.replace("_", " "), meta[key]))
     width = max(len(k) for k, _ in rows)
     head = f"{printable(source)}\n" if source else ""
     return head + "\n".join(f"  {k:<{width}}  {printable(v)}" for k, v in rows)

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -206,9 +205,8 @@ def validate_main(net: Network, x: np.ndarray, labels: np.ndarray | None, engine
         report.extra[f"{engine_name}_accuracy"] = float(np.mean(ours.predictions == labels))
         report.extra["brian2_accuracy"] = float(np.mean(theirs.predictions == labels))
     if out_dir is not None:
+        from simulator.output_files import dumps_strict, write_text_atomic
         os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "validation.json"), "w") as f:
-            json.dump(report.to_dict(), f, indent=2)
-        with open(os.path.join(out_dir, "validation.txt"), "w") as f:
-            f.write(report.format() + "\n")
+        write_text_atomic(os.path.join(out_dir, "validation.json"), dumps_strict(report.to_dict(), indent=2))
+        write_text_atomic(os.path.join(out_dir, "validation.txt"), report.format() + "\n")
     return report
