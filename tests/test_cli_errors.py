@@ -90,11 +90,11 @@ def test_bad_chip_files_are_chip_errors(ckpt, tmp_path):
 
 
 def test_an_unknown_chip_fails_before_simulating(ckpt, tmp_path, monkeypatch):
-    import simulator.commands
+    import simulator.cli.energy
 
     def never(*a, **k):
         raise AssertionError("simulated before checking the chips")
-    monkeypatch.setattr(simulator.commands, "simulate", never)
+    monkeypatch.setattr(simulator.cli.energy, "simulate", never)
     assert_one_line_error(call("energy", ckpt, "--scenario", "digits", "--chips", "loihi,nochip", "--out", tmp_path),
                           "nochip")
 

@@ -1,5 +1,4 @@
 """Spike rasters: what is drawn matches what was recorded (simulator/raster.py, docs/raster.md)."""
-import argparse
 
 import matplotlib
 import numpy as np
@@ -9,9 +8,10 @@ from conftest import make_net
 import scenarios
 from models import checkpoint
 from models.errors import InputError
-from simulator.commands import add_data_options
+from simulator.cli import build_parser
+from simulator.cli.options import Options
 from simulator.engine import run
-from simulator.raster import (MINUS, PLUS, fig_axes, panel_mode, plot_raster, register_raster, save_raster)
+from simulator.raster import MINUS, PLUS, fig_axes, panel_mode, plot_raster, save_raster
 
 matplotlib.use("Agg")
 
@@ -199,10 +199,9 @@ def test_many_input_channels_are_a_heatmap():
 
 
 def _cli(argv):
-    p = argparse.ArgumentParser()
-    register_raster(p.add_subparsers(dest="command"), add_data_options)
-    args = p.parse_args(["raster", *argv])
-    return args.func(args)
+    """The raster command itself, without main's error handling (so errors can be asserted by type)."""
+    parsed = build_parser().parse_args(["raster", *map(str, argv)])
+    return parsed.func(Options(vars(parsed)))
 
 
 def test_command_writes_the_figure(tmp_path, capsys):
@@ -234,7 +233,7 @@ def test_save_raster_refuses_unknown_formats(binary, tmp_path):
 
 
 def test_command_on_psmnist_undoes_the_permutation(tmp_path, monkeypatch):
-    import simulator.raster as raster
+    import simulator.cli.raster as raster
     net, _ = make_net(kind="binary_s4d", H=8, N=4, n_layers=1)
     checkpoint.save(net, tmp_path / "tiny.h5")
     seen = {}
