@@ -65,6 +65,8 @@ class ModelConfig:
     lif_beta: float = 0.9         # lif_s4d: v_t = beta v_{t-1} + y_t
     lif_threshold: float = 1.0    # lif_s4d: s_t = 1[v_t > threshold]
     lif_reset: str = "soft"       # lif_s4d: soft (v -= threshold) | hard (v = 0) after a spike
+    fold_norm: bool = False       # linear mixing: train with BatchNorm between activation and linear
+                                  # (keys layer.fold_norm.*), folded into the linear by fold_norms()
 
     def to_dict(self):
         return asdict(self)
@@ -331,6 +333,10 @@ class SSMLayer(nn.Module):
             nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
             nn.init.zeros_(lin.bias)
             self.output_linear = nn.Sequential(lin, nn.ReLU())
+            if cfg.fold_norm:
+                self.fold_norm = nn.BatchNorm1d(H)
+        elif cfg.fold_norm:
+            raise ValueError("fold_norm applies to the linear mixing only")
         elif cfg.arch == "gsu":
             self.GSU = nn.Parameter(torch.randn(H, H) / math.sqrt(H))
             self.GSU_bias = nn.Parameter(torch.zeros(H))
@@ -373,6 +379,8 @@ class SSMLayer(nn.Module):
             a = F.relu(y)
         else:
             a = F.gelu(y)
+        if cfg.fold_norm:                     # BN(a) in training; an affine map folded away afterwards
+            return self.output_linear(self.dropout(self.fold_norm(a.transpose(1, 2)).transpose(1, 2))), a
         return self.output_linear(self.dropout(a)), a
 
 
@@ -461,6 +469,25 @@ class SSMClassifier(nn.Module):
         return (logits, acts) if return_activity else logits
 
 
+def fold_norms(model: SSMClassifier) -> SSMClassifier:
+    """The same network in eval mode without the fold_norm BatchNorms: Linear(BN(a)) = W (s a + t) + b with
+    s = weight / sqrt(running_var + eps), t = bias - running_mean s, becomes W' a + b' with W' = W diag(s),
+    b' = b + W t. Returns a new model (cfg.fold_norm False) whose state_dict is the plain layout."""
+    cfg = model.cfg
+    folded = SSMClassifier(ModelConfig(**{**cfg.to_dict(), "fold_norm": False})).to(model.encoder[0].weight.dtype)
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items() if ".layer.fold_norm." not in k}
+    with torch.no_grad():
+        for i, block in enumerate(model.model.layers):
+            bn, lin = block.layer.fold_norm, block.layer.output_linear[0]
+            s = (bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps))
+            t = bn.bias.double() - bn.running_mean.double() * s
+            p = f"model.layers.{i}.layer.output_linear.0."
+            sd[p + "weight"] = (lin.weight.double() * s[None, :]).to(lin.weight.dtype)
+            sd[p + "bias"] = (lin.bias.double() + lin.weight.double() @ t).to(lin.bias.dtype)
+    folded.load_state_dict(sd, strict=True)
+    return folded.eval()
+
+
 def paper_layout(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Expected state_dict keys and shapes of the paper checkpoint (table in docs/semantics.md); for the new
     archs, of our layout in the same key scheme (docs/checkpoint-format.md, "Layouts of the new part kinds")."""
@@ -492,6 +519,8 @@ def paper_layout(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         if mixing == "linear":
             out[p + "layer.output_linear.0.weight"] = (H, H)
             out[p + "layer.output_linear.0.bias"] = (H,)
+            if cfg.fold_norm:              # training only: fold_norms() removes these
+                out.update(_norm_keys(p + "layer.fold_norm.", ModelConfig(d_model=H, norm="batch")))
         elif cfg.arch == "gsu":
             out[p + "layer.GSU"] = (H, H)
             out[p + "layer.GSU_bias"] = (H,)

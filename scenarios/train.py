@@ -60,6 +60,9 @@ def parse_args(argv=None):
                    help="block norm (default: batch; none for sigma_delta_s4d, Meyer et al.'s network)")
     p.add_argument("--no-residual", dest="residual", action="store_false", default=None,
                    help="blocks without the residual sum (default for sigma_delta_s4d)")
+    p.add_argument("--fold-norm", action="store_true",
+                   help="linear mixing (sigma_delta_s4d): train with a BatchNorm between the activation and the "
+                        "linear, folded into the linear's weights after training (the shipped network has no norm)")
     p.add_argument("--lif-beta", type=float, default=0.9, help="lif_s4d: membrane decay beta")
     p.add_argument("--lif-threshold", type=float, default=1.0, help="lif_s4d: spike threshold")
     p.add_argument("--lif-reset", default="soft", choices=("soft", "hard"), help="lif_s4d: reset after a spike")
@@ -162,7 +165,7 @@ def main(argv=None):
                       init=args.init, disc=args.disc, dropout=args.dropout,
                       norm=args.norm or ("none" if args.arch == "sigma_delta_s4d" else "batch"),
                       residual=(args.arch != "sigma_delta_s4d") if args.residual is None else args.residual,
-                      lif_beta=args.lif_beta, lif_threshold=args.lif_threshold, lif_reset=args.lif_reset)
+                      fold_norm=args.fold_norm, lif_beta=args.lif_beta, lif_threshold=args.lif_threshold, lif_reset=args.lif_reset)
     model = SSMClassifier(cfg)
     opt = torch.optim.AdamW(param_groups(model, args.lr, args.ssm_lr, args.wd))
     n = len(x_train)
@@ -205,6 +208,10 @@ def main(argv=None):
                             wall_s=round(time.time() - t0, 1)))
         print(f"epoch {epoch + 1}: train loss {loss_sum / n:.4f} acc {hits / n:.4f} ({time.time() - t0:.0f} s)", flush=True)
     train_s = time.time() - t0
+    if cfg.fold_norm:                      # evaluate and ship the folded network (no norm left)
+        from scenarios.torch_model import fold_norms
+        model = fold_norms(model)
+        cfg = model.cfg
     acc, rates = evaluate(model, x_test, y_test)
     print(f"test accuracy {acc:.4f} on {len(y_test)} held-out digits; firing rates {rates}", flush=True)
 
@@ -213,7 +220,7 @@ def main(argv=None):
         name=out.stem, scenario=sc.name, arch=args.arch, config=cfg.to_dict(),
         recipe=dict(epochs=args.epochs, seed=args.seed, batch=args.batch, optimizer="AdamW", lr=args.lr,
                     ssm_lr=args.ssm_lr, weight_decay=args.wd, warmup_epochs=args.warmup, schedule="cosine",
-                    augment_shift_px=args.augment, surrogate="none (ReLU)" if args.arch in RELU else "arctan",
+                    augment_shift_px=args.augment, folded_norm=args.fold_norm, surrogate="none (ReLU)" if args.arch in RELU else "arctan",
                     n_train=n, threads=args.threads),
         train_wall_s=round(train_s, 1), test_accuracy=acc, n_test=len(y_test), firing_rates=rates,
         n_params=sum(p.numel() for p in model.parameters()),

@@ -214,3 +214,17 @@ def test_shipped_new_checkpoint_event_engine_equals_reference(path):
     if side["arch"] == "lif_s4d":
         for ev, layer in zip(r.spikes, ref.layers):
             assert np.array_equal(ev.to_dense(*layer.spikes.shape), layer.spikes)
+
+
+def test_folding_the_training_norm_keeps_the_function_and_leaves_the_plain_layout():
+    from scenarios.torch_model import fold_norms
+    cfg = _cfg("sigma_delta_s4d", fold_norm=True)
+    m = _randomised(cfg)
+    assert any(".layer.fold_norm." in k for k in m.state_dict())
+    folded = fold_norms(m).double()
+    assert not folded.cfg.fold_norm
+    assert {k: tuple(v.shape) for k, v in folded.state_dict().items()} == _layout_by_hand("sigma_delta_s4d", 8, 6, 2,
+                                                                                           "none")
+    x = torch.rand(3, 40, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), m(x), rtol=0, atol=1e-10)
