@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from models.errors import CheckpointError
-from models.presets import NAMES as LAYER_KINDS
+from models.presets import ARCHS as LAYER_KINDS  # the paper's three and the new recipes
 
 MAX_CARD_BYTES = 2**20  # model cards are a few kB
 # The paper code's layer names (configs/model/layer/*.yaml `_name_`) -> our kinds.

@@ -4,7 +4,9 @@
 
 Runs the project's own command line, ``python -m simulator import CKPT --out
 NAME.h5 --disc D --decoder M --kind ARCH`` (the kind matters: Binary S4D and
-the S4D baseline share one key layout), then records the .h5 file and the
+the S4D baseline share one key layout; the new part kinds lif_s4d,
+sigma_delta_s4d and s5 take their kind and settings from the model card
+beside the .pt instead), then records the .h5 file and the
 exact command in the JSON sidecar and re-renders the card. It then checks
 the .h5 on the whole test split with the simulator's float64 FFT reference
 (``models.reference``) against the .pt run in float32 by PyTorch, and
@@ -19,6 +21,8 @@ from pathlib import Path
 
 from scenarios import CHECKPOINT_DIR, cards
 
+PAPER_KINDS = ("binary_s4d", "gsu", "s4d")
+
 
 def convert(pt: Path) -> Path:
     side = pt.with_suffix(".json")
@@ -26,8 +30,11 @@ def convert(pt: Path) -> Path:
     cfg = meta["config"]
     h5 = pt.with_suffix(".h5")
     rel = lambda p: p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p  # noqa: E731
-    args = ["import", str(rel(pt)), "--out", str(rel(h5)), "--disc", cfg["disc"],
-            "--decoder", cfg["decoder"], "--kind", meta["arch"]]
+    args = ["import", str(rel(pt)), "--out", str(rel(h5)), "--disc", cfg["disc"], "--decoder", cfg["decoder"]]
+    if meta["arch"] in PAPER_KINDS:
+        args += ["--kind", meta["arch"]]
+    # else a new part kind (lif_s4d, sigma_delta_s4d, s5): the importer reads `arch` and `config` from the
+    # model card X.json beside X.pt (models/own_layout.py); --kind names only the paper's three
     done = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"converting {pt} failed:\n{done.stdout}{done.stderr}")

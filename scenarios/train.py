@@ -1,4 +1,4 @@
-"""Training recipe: python -m scenarios.train SCENARIO --arch binary_s4d|gsu|s4d [options].
+"""Training recipe: python -m scenarios.train SCENARIO --arch binary_s4d|gsu|s4d|lif_s4d|sigma_delta_s4d|s5 [options].
 
 Trains an SSM-SNN classifier (scenarios/torch_model.py) on a scenario's train
 split, evaluates it on the held-out test split in eval mode, and writes
@@ -26,6 +26,9 @@ import scenarios
 from scenarios import cards
 
 
+RELU = ("sigma_delta_s4d", "s5")   # archs trained with a plain ReLU activation (no surrogate)
+
+
 def _import_torch():
     # On shared cores, spinning OpenMP workers burn the time slices the other
     # thread needs; passive waiting keeps 2 threads useful under contention.
@@ -40,7 +43,8 @@ def _import_torch():
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m scenarios.train", description=__doc__.splitlines()[0])
     p.add_argument("scenario", help=f"one of {', '.join(scenarios.names())}")
-    p.add_argument("--arch", default="binary_s4d", choices=("binary_s4d", "gsu", "s4d"))
+    p.add_argument("--arch", default="binary_s4d",
+                   choices=("binary_s4d", "gsu", "s4d", "lif_s4d", "sigma_delta_s4d", "s5"))
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", type=int, default=4)
@@ -52,7 +56,16 @@ def parse_args(argv=None):
     p.add_argument("--wd", type=float, default=0.05, help="weight decay (not on SSM, norms, biases, D)")
     p.add_argument("--warmup", type=float, default=1.0, help="linear warm-up epochs, then cosine decay")
     p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--norm", default="batch", choices=("batch", "layer", "none"))
+    p.add_argument("--norm", default=None, choices=("batch", "layer", "none"),
+                   help="block norm (default: batch; none for sigma_delta_s4d, Meyer et al.'s network)")
+    p.add_argument("--no-residual", dest="residual", action="store_false", default=None,
+                   help="blocks without the residual sum (default for sigma_delta_s4d)")
+    p.add_argument("--fold-norm", action="store_true",
+                   help="linear mixing (sigma_delta_s4d): train with a BatchNorm between the activation and the "
+                        "linear, folded into the linear's weights after training (the shipped network has no norm)")
+    p.add_argument("--lif-beta", type=float, default=0.9, help="lif_s4d: membrane decay beta")
+    p.add_argument("--lif-threshold", type=float, default=1.0, help="lif_s4d: spike threshold")
+    p.add_argument("--lif-reset", default="soft", choices=("soft", "hard"), help="lif_s4d: reset after a spike")
     p.add_argument("--prenorm", action="store_true")
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--init", default="inv", choices=("inv", "lin"))
@@ -114,6 +127,7 @@ def evaluate(model, x, y, batch=100):
             nonzero += [float((a != 0).sum()) for a in acts]
     slots = len(x) * x.shape[1] * model.cfg.d_model
     rates = None if model.cfg.arch == "s4d" else [round(float(v) / slots, 4) for v in nonzero]
+    # (sigma_delta_s4d and s5: the fraction of nonzero ReLU outputs, their activity; cards say so)
     return correct / len(x), rates
 
 
@@ -147,8 +161,11 @@ def main(argv=None):
 
     cfg = ModelConfig(arch=args.arch, d_input=sc.d_input, n_classes=sc.n_classes,
                       d_model=args.d_model, d_state=args.d_state, n_layers=args.layers,
-                      bidirectional=args.bidirectional, norm=args.norm, prenorm=args.prenorm,
-                      init=args.init, disc=args.disc, dropout=args.dropout)
+                      bidirectional=args.bidirectional, prenorm=args.prenorm,
+                      init=args.init, disc=args.disc, dropout=args.dropout,
+                      norm=args.norm or ("none" if args.arch == "sigma_delta_s4d" else "batch"),
+                      residual=(args.arch != "sigma_delta_s4d") if args.residual is None else args.residual,
+                      fold_norm=args.fold_norm, lif_beta=args.lif_beta, lif_threshold=args.lif_threshold, lif_reset=args.lif_reset)
     model = SSMClassifier(cfg)
     opt = torch.optim.AdamW(param_groups(model, args.lr, args.ssm_lr, args.wd))
     n = len(x_train)
@@ -191,6 +208,10 @@ def main(argv=None):
                             wall_s=round(time.time() - t0, 1)))
         print(f"epoch {epoch + 1}: train loss {loss_sum / n:.4f} acc {hits / n:.4f} ({time.time() - t0:.0f} s)", flush=True)
     train_s = time.time() - t0
+    if cfg.fold_norm:                      # evaluate and ship the folded network (no norm left)
+        from scenarios.torch_model import fold_norms
+        model = fold_norms(model)
+        cfg = model.cfg
     acc, rates = evaluate(model, x_test, y_test)
     print(f"test accuracy {acc:.4f} on {len(y_test)} held-out digits; firing rates {rates}", flush=True)
 
@@ -199,7 +220,8 @@ def main(argv=None):
         name=out.stem, scenario=sc.name, arch=args.arch, config=cfg.to_dict(),
         recipe=dict(epochs=args.epochs, seed=args.seed, batch=args.batch, optimizer="AdamW", lr=args.lr,
                     ssm_lr=args.ssm_lr, weight_decay=args.wd, warmup_epochs=args.warmup, schedule="cosine",
-                    augment_shift_px=args.augment, surrogate="arctan", n_train=n, threads=args.threads),
+                    augment_shift_px=args.augment, folded_norm=args.fold_norm, surrogate="none (ReLU)" if args.arch in RELU else "arctan",
+                    n_train=n, threads=args.threads),
         train_wall_s=round(train_s, 1), test_accuracy=acc, n_test=len(y_test), firing_rates=rates,
         n_params=sum(p.numel() for p in model.parameters()),
         history=history, torch=torch.__version__, python=platform.python_version(),
