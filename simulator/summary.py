@@ -14,12 +14,20 @@ def printable(value) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
 
 
+def _parts(block) -> str:
+    """A block's parts in data-flow order, e.g. 'batch norm, s4d -> heaviside -> glu, residual'."""
+    chain = " -> ".join(p.kind for role, p in block.parts().items() if role != "norm")
+    norm = f"{block.norm.kind} norm, " if block.norm is not None else ""
+    return norm + chain + (", residual" if block.residual else ", no residual")
+
+
 def describe(net: Network, source: str = "") -> str:
     rows = [
         ("layer kind", net.kind),
         ("layers", net.n_layers),
         ("H (channels)", net.H),
-        ("N (state dims)", f"{net.N}  ({net.N // 2} complex modes per channel)"),
+        ("N (state dims)", net.N),
+        ("parts", "; ".join(dict.fromkeys(_parts(b) for b in net.blocks))),
         ("n_ssm", net.n_ssm),
         ("directions", "bidirectional" if net.directions == 2 else "unidirectional"),
         ("discretisation", net.disc),
