@@ -23,7 +23,7 @@ def console_summary(s: dict) -> str:
         correct = int(round(s["accuracy"] * s["samples"]))
         lines.append(f"accuracy: {100 * s['accuracy']:.2f} % ({correct}/{s['samples']})")
     if s["firing_rates"] is None:
-        lines.append("firing rate: none (the S4D baseline does not spike; its activations are graded messages)")
+        lines.append("firing rate: none (this network does not spike: its activations send graded messages)")
     else:
         lines.append("firing rate per layer (spikes per step per channel): "
                      + ", ".join(f"{r:.3f}" for r in s["firing_rates"]))
