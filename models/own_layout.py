@@ -22,10 +22,11 @@ import dataclasses
 
 import numpy as np
 
-from models import limits, presets
+from models import presets
 from models.errors import CheckpointError
 from models.paper_layout import (KERNEL, LAYER_RE, PAPER_EPS, SCALAR_PREFIX, _as_float, _complex, _near_keys,
-                                 _strip_lightning, network_from_state_dict as paper_network, validate_named)
+                                 _strip_lightning, batches_tracked, validate_named)
+from models.paper_layout import network_from_state_dict as paper_network
 from models.parts import part_class
 from models.spec import Block, Decoder, Encoder, Network
 
@@ -143,17 +144,7 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, arch: str
         kw = dict(weight=take(prefix + "weight", (H,)), bias=take(prefix + "bias", (H,)), eps=PAPER_EPS)
         if norm_kind == "batch":
             kw.update(running_mean=take(prefix + "running_mean", (H,)), running_var=take(prefix + "running_var", (H,)))
-            nbt = sd.get(prefix + "num_batches_tracked")
-            if nbt is not None:
-                used.add(prefix + "num_batches_tracked")
-                nbt = np.asarray(nbt)
-                if nbt.size != 1 or nbt.dtype.kind not in "iu":
-                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: expected one integer, "
-                                          f"found {nbt.dtype} array of shape {nbt.shape}")
-                kw["num_batches_tracked"] = int(nbt.reshape(-1)[0])
-                why = limits.batches_tracked_problem(kw["num_batches_tracked"])
-                if why:
-                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: {why}")
+            kw["num_batches_tracked"] = batches_tracked(sd, prefix + "num_batches_tracked", source, used)
         return part_class("norm", norm_kind, f"{source}: key {prefix + 'weight'!r}")(**kw)
 
     ssm_cls = part_class("ssm", recipe["ssm"], source)

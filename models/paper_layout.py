@@ -165,17 +165,7 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
                   eps=scalar(eps_key, PAPER_EPS, limits.eps_problem))
         if norm_kind == "batch":
             kw.update(running_mean=take(prefix + "running_mean", (H,)), running_var=take(prefix + "running_var", (H,)))
-            nbt = sd.get(prefix + "num_batches_tracked")
-            if nbt is not None:
-                used.add(prefix + "num_batches_tracked")
-                nbt = np.asarray(nbt)
-                if nbt.size != 1 or nbt.dtype.kind not in "iu":
-                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: expected one integer, "
-                                          f"found {nbt.dtype} array of shape {nbt.shape}")
-                kw["num_batches_tracked"] = int(nbt.reshape(-1)[0])
-                why = limits.batches_tracked_problem(kw["num_batches_tracked"])
-                if why:
-                    raise CheckpointError(f"{source}: key {prefix + 'num_batches_tracked'!r}: {why}")
+            kw["num_batches_tracked"] = batches_tracked(sd, prefix + "num_batches_tracked", source, used)
         return part_class("norm", norm_kind, f"{source}: key {prefix + 'weight'!r}")(**kw)
 
     activation_kind = presets.PRESETS[kind][0] if kind in presets.PRESETS else None
@@ -237,6 +227,22 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
                               "keys (found output_linear weights, no GSU) and no model card or hyper-parameters "
                               "say which; expected --kind binary_s4d or --kind s4d")
     return net
+
+
+def batches_tracked(sd: dict, key: str, source: str, used: set) -> int | None:
+    """A BatchNorm's num_batches_tracked counter (kept only for export), checked; None when absent."""
+    if key not in sd:
+        return None
+    used.add(key)
+    nbt = np.asarray(sd[key])
+    if nbt.size != 1 or nbt.dtype.kind not in "iu":
+        raise CheckpointError(f"{source}: key {key!r}: expected one integer, found {nbt.dtype} array of shape "
+                              f"{nbt.shape}")
+    value = int(nbt.reshape(-1)[0])
+    why = limits.batches_tracked_problem(value)
+    if why:
+        raise CheckpointError(f"{source}: key {key!r}: {why}")
+    return value
 
 
 def validate_named(net: Network, source: str, labels: dict[str, str]) -> Network:
