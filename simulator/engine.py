@@ -13,7 +13,7 @@ import numpy as np
 from models.errors import InputError
 from models.reference import check_input
 from models.spec import Network
-from simulator import kernels
+from simulator import fused, kernels
 from simulator.compiled import CompiledNetwork, compile_network
 from simulator.counting import Counter
 from simulator.recording import RunResult, SpikeEvents
@@ -43,7 +43,7 @@ class Simulation:
     """A batch of samples being simulated; feed() advances every layer over a chunk of time steps."""
 
     def __init__(self, cn: CompiledNetwork, batch: int, engine: str = "event", record_pre: bool = False,
-                 trace_neurons=None, sample_offset: int = 0):
+                 trace_neurons=None, sample_offset: int = 0, use_fused: bool = True):
         if engine not in ENGINES:
             raise InputError(f"engine: expected one of {', '.join(ENGINES)}, found {engine!r}")
         self.cn, self.batch, self.event = cn, batch, engine == "event"
@@ -56,10 +56,16 @@ class Simulation:
         self.pre: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.traces: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
+        # The fused kernel when every part has a piece and no per-part array is asked for (pre-activations,
+        # traces); otherwise the walker below. Both give the same bits (tests/test_fused.py).
+        wanted = use_fused and not record_pre and self.trace_neurons is None
+        self.fused = fused.driver_for(cn) if wanted else None
 
     # ---- one chunk: the walker ------------------------------------------------------------------------
     def feed(self, x: np.ndarray) -> None:
         """Advance over x: (batch, Lc, d_input) floats or (batch, Lc) tokens (already validated)."""
+        if self.fused is not None:
+            return self._feed_fused(x)
         cn, st, f = self.cn, self.state, self.cn.dtype
         prenorm = cn.net.prenorm
         t0 = time.perf_counter()
@@ -93,6 +99,28 @@ class Simulation:
             h = cn.final_norm.apply(h)
         kernels.pool_sum(np.ascontiguousarray(h, dtype=np.float64), st.pool)
         st.last = h[:, -1].astype(np.float64)
+        st.steps += Lc
+        self.counter.decoder(Lc)
+
+    def _feed_fused(self, x: np.ndarray) -> None:
+        cn, st = self.cn, self.state
+        t0 = time.perf_counter()
+        if cn.enc_rows is None:
+            self.counter.encoder_tokens(x, st.tok_prev)
+            st.tok_prev = x[:, -1].copy()
+        else:
+            x = np.ascontiguousarray(x, dtype=cn.dtype)
+            self.counter.encoder_linear(x, st.x_held)      # before the kernel moves x_held on
+        records, works, last = fused.feed(self.fused, cn, st, x, self.event)
+        self.stage_time_s["fused"] = self.stage_time_s.get("fused", 0.0) + time.perf_counter() - t0
+        Lc = x.shape[1]
+        no_backward = np.zeros((x.shape[0], 1), np.int64)
+        for li, (layer, sent, spiking) in enumerate(zip(cn.layers, records, self.fused.spiking)):
+            spikes = sent if spiking else None
+            self._count(li, layer, Lc, Lc * cn.H, (works[li], no_backward), sent, None, spikes)
+            if spikes is not None:
+                self.spikes[li].append(self._events(spikes, st.steps))
+        st.last = last
         st.steps += Lc
         self.counter.decoder(Lc)
 
@@ -194,8 +222,9 @@ class Stream:
 
 def run(net: Network, x: np.ndarray, engine: str = "event", dtype: str = "float64", batch_size: int = 16,
         record_pre: bool = False, trace_neurons=None, progress: bool = False, compiled: CompiledNetwork | None = None,
-        sample_offset: int = 0) -> RunResult:
-    """Simulate whole sequences: x (samples, L, d_input) floats or (samples, L) tokens."""
+        sample_offset: int = 0, use_fused: bool = True) -> RunResult:
+    """Simulate whole sequences: x (samples, L, d_input) floats or (samples, L) tokens. use_fused=False keeps
+    every network on the layer-at-a-time walker (the fused kernel's check)."""
     x = check_input(net, x)
     cn = compiled or compile_network(net, dtype)
     t0 = time.perf_counter()
@@ -207,7 +236,7 @@ def run(net: Network, x: np.ndarray, engine: str = "event", dtype: str = "float6
         bar = tqdm(total=x.shape[0], unit="sample", desc=f"{engine} engine", leave=False)
     for start in chunks:
         xb = x[start:start + batch_size]
-        sim = Simulation(cn, xb.shape[0], engine, record_pre, trace_neurons, sample_offset + start)
+        sim = Simulation(cn, xb.shape[0], engine, record_pre, trace_neurons, sample_offset + start, use_fused)
         sim.feed(xb)
         results.append(sim.result())
         if bar is not None:

@@ -53,57 +53,64 @@ def _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci):
 
 @njit(cache=True, parallel=True, fastmath=False)
 def ssm_forward(u, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, event, y, counts):
-    """Forward recurrence s_t = Ab s_{t-1} + Bb u_t;  y_t = 2 Re(sum_n C s_t) + D u_t  (adds into y).
+    """Forward recurrence s_t = Ab s_{t-1} + Bb u_t;  y_t = 2 Re(sum_n C s_t) + D u_t  (y starts at zero).
 
     u, y: (B, L, H). a_*, b_*, c_*: (H, N/2). s_*: (B, H, N/2) state; u_prev (B, H) last input value;
     zero (B, H) True while the state is exactly zero. counts (B, 3): mode updates, channel updates,
-    input messages (values that changed). With `event`, a channel whose state is zero and whose input
-    is zero is skipped (its output is exactly D*0 = 0). The drive Bb*u is recomputed every step: a fused
-    multiply costs less here than loading a cached drive, and gives the same values.
+    input messages (values that changed). Each sample is one call of ssm_block over all its steps.
     """
     B, L, H = u.shape
-    n2 = a_re.shape[1]
     for b in prange(B):
-        sr, si, p, ar, ai, br, bi, cr, ci = _scratch(n2, y.dtype)
-        modes = 0
-        chans = 0
-        msgs = 0
-        for h in range(H):
-            _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci)
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s_re[b, h, n]
-                si[n] = s_im[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0.0:
-                        if event:
-                            continue  # y[b, t, h] += 0: nothing to do
-                    else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                for n in range(n2):
-                    r = ar[n] * sr[n] - ai[n] * si[n] + br[n] * x
-                    i = ar[n] * si[n] + ai[n] * sr[n] + bi[n] * x
-                    sr[n] = r
-                    si[n] = i
-                    p[n] = cr[n] * r - ci[n] * i
-                y[b, t, h] += 2.0 * _sum4(p, n2) + d[h] * x
-            for n in range(n2):
-                s_re[b, h, n] = sr[n]
-                s_im[b, h, n] = si[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
+        p = np.empty(a_re.shape[1], y.dtype)
+        ssm_block(u[b], L, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y[b],
+                  counts, p)
+
+
+@njit(cache=True)
+def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y, counts, p):
+    """The forward recurrence of sample b over the first n rows of u and y ((n, H) or more): the state rows
+    s_*[b], u_prev[b], zero[b] carry over between calls, so blocks of steps give the same bits as one call.
+
+    With `event`, a channel whose state is zero and whose input is zero is skipped (its output is exactly
+    D*0 = 0). The drive Bb*u is recomputed every step: a fused multiply costs less here than loading a
+    cached drive, and gives the same values. p is scratch of length N/2 in the run dtype.
+    """
+    H, n2 = a_re.shape
+    modes = 0
+    chans = 0
+    msgs = 0
+    for h in range(H):
+        ar, ai, br, bi, cr, ci = a_re[h], a_im[h], b_re[h], b_im[h], c_re[h], c_im[h]
+        sr, si = s_re[b, h], s_im[b, h]
+        last = u_prev[b, h]
+        is_zero = zero[b, h]
+        for k in range(n):
+            x = u[k, h]
+            if x != last:
+                msgs += 1
+                last = x
+            if is_zero:
+                if x == 0.0:
+                    if event:
+                        y[k, h] = 0.0
+                        continue
+                else:
+                    is_zero = False
+            if not is_zero:
+                modes += n2
+                chans += 1
+            for m in range(n2):
+                r = ar[m] * sr[m] - ai[m] * si[m] + br[m] * x
+                i = ar[m] * si[m] + ai[m] * sr[m] + bi[m] * x
+                sr[m] = r
+                si[m] = i
+                p[m] = cr[m] * r - ci[m] * i
+            y[k, h] = 0.0 + (2.0 * _sum4(p, n2) + d[h] * x)   # 0.0 +: as adding into zeros always did
+        u_prev[b, h] = last
+        zero[b, h] = is_zero
+    counts[b, 0] += modes
+    counts[b, 1] += chans
+    counts[b, 2] += msgs
 
 
 @njit(cache=True, parallel=True, fastmath=False)
@@ -219,7 +226,6 @@ def spikes_glu(spikes, w_rows, bias, event, out):
     """GLU of the spike mixing, out = z[:H] * sigmoid(z[H:]), without storing z (it stays in L1)."""
     B, L, H = spikes.shape
     m = w_rows.shape[1]
-    half = m // 2
     nblocks = (L + TB - 1) // TB
     for job in prange(B * nblocks):
         b = job // nblocks
@@ -227,9 +233,7 @@ def spikes_glu(spikes, w_rows, bias, event, out):
         t1 = min(L, t0 + TB)
         zb = np.empty((TB, m), out.dtype)
         _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event)
-        for t in range(t0, t1):
-            for j in range(half):
-                out[b, t, j] = zb[t - t0, j] * (1.0 / (1.0 + np.exp(-zb[t - t0, half + j])))
+        glu_rows(zb, t1 - t0, out[b, t0:t1])
     return out
 
 
@@ -237,44 +241,54 @@ def spikes_glu(spikes, w_rows, bias, event, out):
 def graded_dense(a, w_rows, bias, z):
     """Time-stepped graded product z_t = bias + sum_i a_t[i] * w_rows[i] (every input, every step)."""
     B, L, H = a.shape
-    m = w_rows.shape[1]
     for b in prange(B):
-        for t in range(L):
-            for j in range(m):
-                z[b, t, j] = bias[j]
-            for i in range(H):
-                v = a[b, t, i]
-                for j in range(m):
-                    z[b, t, j] += w_rows[i, j] * v
+        graded_block(a[b], L, w_rows, bias, a[b, 0], z[b, 0], False, z[b])
     return z
 
 
 @njit(cache=True, parallel=True)
 def graded_event(a, w_rows, bias, held, z_held, z):
-    """Sigma-delta with zero threshold: inputs send only changed values. The receiver keeps the last value
-    of each input (`held`, (B, H)) and its last sum (`z_held`, (B, m)), both updated in place, and
-    recomputes the sum only on steps where some input changed, skipping zero inputs. Exact, unlike
-    accumulating deltas, and identical to graded_dense. Start with held = 0 and z_held = bias."""
+    """Sigma-delta with zero threshold: inputs send only changed values (graded_block with `event`).
+    Identical to graded_dense. Start with held = 0 and z_held = bias."""
     B, L, H = a.shape
-    m = w_rows.shape[1]
     for b in prange(B):
-        for t in range(L):
-            changed = False
+        graded_block(a[b], L, w_rows, bias, held[b], z_held[b], True, z[b])
+    return z
+
+
+@njit(cache=True)
+def graded_block(a, n, w_rows, bias, held, z_held, event, z):
+    """z[k] = bias + sum_i a[k, i] * w_rows[i] for the first n rows of one sample, rows summed in ascending i.
+
+    event: the receiver keeps the last value of each input (`held`) and its last sum (`z_held`), both
+    updated in place, and recomputes the sum only on steps where some input changed, skipping zero
+    inputs: exact, unlike accumulating deltas. Otherwise every input is used every step (held and z_held
+    are not touched)."""
+    H, m = w_rows.shape
+    for k in range(n):
+        if event:
+            moved = False
             for i in range(H):
-                if a[b, t, i] != held[b, i]:
-                    held[b, i] = a[b, t, i]
-                    changed = True
-            if changed:
+                if a[k, i] != held[i]:
+                    held[i] = a[k, i]
+                    moved = True
+            if moved:
                 for j in range(m):
-                    z_held[b, j] = bias[j]
+                    z_held[j] = bias[j]
                 for i in range(H):
-                    v = held[b, i]
+                    v = held[i]
                     if v != 0.0:
                         for j in range(m):
-                            z_held[b, j] += w_rows[i, j] * v
+                            z_held[j] += w_rows[i, j] * v
             for j in range(m):
-                z[b, t, j] = z_held[b, j]
-    return z
+                z[k, j] = z_held[j]
+        else:
+            for j in range(m):
+                z[k, j] = bias[j]
+            for i in range(H):
+                v = a[k, i]
+                for j in range(m):
+                    z[k, j] += w_rows[i, j] * v
 
 
 @njit(cache=True, parallel=True)
@@ -346,13 +360,19 @@ def decode(pooled, weight, bias):
 def glu(z):
     """out = z[..., :H] * sigmoid(z[..., H:]), with the same formula as models.reference.glu."""
     B, L, m = z.shape
-    H = m // 2
-    out = np.empty((B, L, H), z.dtype)
+    out = np.empty((B, L, m // 2), z.dtype)
     for b in prange(B):
-        for t in range(L):
-            for j in range(H):
-                out[b, t, j] = z[b, t, j] * (1.0 / (1.0 + np.exp(-z[b, t, H + j])))
+        glu_rows(z[b], L, out[b])
     return out
+
+
+@njit(cache=True)
+def glu_rows(z, n, out):
+    """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j])."""
+    half = z.shape[1] // 2
+    for k in range(n):
+        for j in range(half):
+            out[k, j] = z[k, j] * (1.0 / (1.0 + np.exp(-z[k, half + j])))
 
 
 @njit(cache=True)

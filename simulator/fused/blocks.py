@@ -1,0 +1,114 @@
+"""Per-sample, per-time-block kernels of the parts, for the fused driver (simulator/fused/driver.py).
+
+Each works on ONE sample over a block of n <= TB steps, with (TB, H) scratch rows that stay in L1, and
+calls the same per-sample code as the layer-at-a-time kernels (simulator/kernels.py, simulator/parts/), so
+fused results are bit-identical to the walker's.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from simulator.kernels import _spike_block, glu_rows, graded_block
+
+
+@njit(cache=True)
+def encode_tokens(x, b, t0, n, weight, h):
+    H = weight.shape[1]
+    for k in range(n):
+        tok = x[b, t0 + k]
+        for j in range(H):
+            h[k, j] = weight[tok, j]
+
+
+@njit(cache=True)
+def heaviside(y, n, out):
+    H = y.shape[1]
+    for k in range(n):
+        for h in range(H):
+            out[k, h] = np.int8(1) if y[k, h] > 0 else np.int8(0)
+
+
+@njit(cache=True)
+def gelu(y, n, out):
+    """As simulator.parts.activation.gelu_erf."""
+    H = y.shape[1]
+    root2 = math.sqrt(2.0)
+    for k in range(n):
+        for h in range(H):
+            v = y[k, h]
+            out[k, h] = 0.5 * v * (1.0 + math.erf(v / root2))
+
+
+@njit(cache=True)
+def spikes_glu(s3, n, w_rows, bias, event, zb, out):
+    """kernels.spikes_glu for one block: s3 is the block's spikes as (1, TB, H)."""
+    _spike_block(s3, w_rows, bias, 0, 0, n, zb, event)
+    glu_rows(zb, n, out)
+
+
+@njit(cache=True)
+def graded_glu(a, n, w_rows, bias, held, z_held, event, zb, out):
+    """kernels.graded_event (event) or graded_dense, then kernels.glu, for one block of one sample."""
+    graded_block(a, n, w_rows, bias, held, z_held, event, zb)
+    glu_rows(zb, n, out)
+
+
+@njit(cache=True)
+def encode_linear(x, n, rows, bias, x_held, u_held, event, h):
+    """The linear encoder for one block of one sample (x: its (n, d_input) rows), as the walker's: the
+    dense engine keeps the last input as the held value too."""
+    graded_block(x, n, rows, bias, x_held, u_held, event, h)
+    if not event:
+        for i in range(x.shape[1]):
+            x_held[i] = x[n - 1, i]
+
+
+@njit(cache=True)
+def residual_batch_norm(h, o, n, mean, sd, weight, bias):
+    """h = BatchNorm(h + o) in place, as kernels.residual_batch_norm."""
+    H = h.shape[1]
+    for k in range(n):
+        for j in range(H):
+            x = h[k, j] + o[k, j]
+            h[k, j] = (x - mean[j]) / sd[j] * weight[j] + bias[j]
+
+
+@njit(cache=True)
+def keep(sent, n, b, t0, out):
+    """Copy a block's sent values into the chunk's (B, Lc, H) record, for counting and spike events."""
+    H = sent.shape[1]
+    for k in range(n):
+        for j in range(H):
+            out[b, t0 + k, j] = sent[k, j]
+
+
+@njit(cache=True)
+def pool(h, n, b, acc, last):
+    """acc[b] += h rows in time order (as kernels.pool_sum); last[b] = the block's final row."""
+    H = h.shape[1]
+    for k in range(n):
+        for j in range(H):
+            acc[b, j] += np.float64(h[k, j])
+    for j in range(H):
+        last[b, j] = np.float64(h[n - 1, j])
+
+
+@njit(cache=True)
+def residual_add(h, o, n):
+    """h = h + o (a residual with no norm)."""
+    H = h.shape[1]
+    for k in range(n):
+        for j in range(H):
+            h[k, j] = h[k, j] + o[k, j]
+
+
+@njit(cache=True)
+def take(h, o, n):
+    """h = o (no residual, no norm)."""
+    H = h.shape[1]
+    for k in range(n):
+        for j in range(H):
+            h[k, j] = o[k, j]
