@@ -295,38 +295,48 @@ def graded_block(a, n, w_rows, bias, held, z_held, event, z):
 def ternary_gate_dense(y, wt_rows, g):
     """GSU gate g_t = y_t @ Wt with ternary Wt, every input and weight every step."""
     B, L, H = y.shape
-    m = wt_rows.shape[1]
     for b in prange(B):
-        for t in range(L):
-            for j in range(m):
-                g[b, t, j] = 0.0
-            for i in range(H):
-                v = y[b, t, i]
-                for j in range(m):
-                    g[b, t, j] += wt_rows[i, j] * v
+        ternary_gate_dense_block(y[b], L, wt_rows, g[b])
     return g
+
+
+@njit(cache=True)
+def ternary_gate_dense_block(y, n, wt_rows, g):
+    m = wt_rows.shape[1]
+    for t in range(n):
+        for j in range(m):
+            g[t, j] = 0.0
+        for i in range(y.shape[1]):
+            v = y[t, i]
+            for j in range(m):
+                g[t, j] += wt_rows[i, j] * v
 
 
 @njit(cache=True, parallel=True)
 def ternary_gate_event(y, nz_index, nz_sign, nz_count, g):
     """GSU gate with ternary weights stored sparsely: only nonzero weights, each an add or a subtract."""
     B, L, H = y.shape
-    m = g.shape[2]
     for b in prange(B):
-        for t in range(L):
-            for j in range(m):
-                g[b, t, j] = 0.0
-            for i in range(H):
-                v = y[b, t, i]
-                if v == 0.0:
-                    continue
-                for k in range(nz_count[i]):
-                    j = nz_index[i, k]
-                    if nz_sign[i, k] > 0:
-                        g[b, t, j] += v
-                    else:
-                        g[b, t, j] += -v
+        ternary_gate_event_block(y[b], L, nz_index, nz_sign, nz_count, g[b])
     return g
+
+
+@njit(cache=True)
+def ternary_gate_event_block(y, n, nz_index, nz_sign, nz_count, g):
+    m = g.shape[1]
+    for t in range(n):
+        for j in range(m):
+            g[t, j] = 0.0
+        for i in range(y.shape[1]):
+            v = y[t, i]
+            if v == 0.0:
+                continue
+            for k in range(nz_count[i]):
+                j = nz_index[i, k]
+                if nz_sign[i, k] > 0:
+                    g[t, j] += v
+                else:
+                    g[t, j] += -v
 
 
 @njit(cache=True)

@@ -61,28 +61,40 @@ class GELURun(Stateless):
 
 @njit(cache=True, parallel=True)
 def ternary_spikes(y, ratio, out):
-    """out = 1[y > delta] - 1[-y > delta] with delta = ratio * max_h |y| at each (sample, step)."""
     B, L, H = y.shape
     for b in prange(B):
-        for t in range(L):
-            m = abs(y[b, t, 0])
-            for h in range(1, H):
-                a = abs(y[b, t, h])
-                if a > m:
-                    m = a
-            delta = ratio * m
-            for h in range(H):
-                v = y[b, t, h]
-                out[b, t, h] = np.int8(v - delta > 0) - np.int8(-v - delta > 0)
+        ternary_block(y[b], L, ratio, out[b])
+
+
+@njit(cache=True)
+def ternary_block(y, n, ratio, out):
+    """out = 1[y > delta] - 1[-y > delta] with delta = ratio * max_h |y| at each step (first n rows)."""
+    H = y.shape[1]
+    for t in range(n):
+        m = abs(y[t, 0])
+        for h in range(1, H):
+            a = abs(y[t, h])
+            if a > m:
+                m = a
+        delta = ratio * m
+        for h in range(H):
+            v = y[t, h]
+            out[t, h] = np.int8(v - delta > 0) - np.int8(-v - delta > 0)
 
 
 @njit(cache=True, parallel=True)
 def gelu_erf(x, out):
-    """Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), from libm's erf."""
     B, L, H = x.shape
-    root2 = math.sqrt(2.0)
     for b in prange(B):
-        for t in range(L):
-            for h in range(H):
-                v = x[b, t, h]
-                out[b, t, h] = 0.5 * v * (1.0 + math.erf(v / root2))
+        gelu_block(x[b], L, out[b])
+
+
+@njit(cache=True)
+def gelu_block(x, n, out):
+    """Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), from libm's erf (first n rows)."""
+    H = x.shape[1]
+    root2 = math.sqrt(2.0)
+    for t in range(n):
+        for h in range(H):
+            v = x[t, h]
+            out[t, h] = 0.5 * v * (1.0 + math.erf(v / root2))

@@ -42,24 +42,32 @@ class LIFRun:
 
 @njit(cache=True, parallel=True)
 def lif(y, beta, vth, hard, v, out, updates):
-    """v = beta v + y; spike when v > vth, then v = 0 (hard) or v - vth (soft). v (B, H) updated in place;
-    updates[b] counts the steps a neuron was not at rest with zero input (the same in both engines)."""
+    """Every sample through lif_block over all its steps."""
     B, L, H = y.shape
     for b in prange(B):
-        n = 0
-        for h in range(H):
-            x = v[b, h]
-            for t in range(L):
-                drive = y[b, t, h]
-                if x == 0.0 and drive == 0.0:
-                    out[b, t, h] = 0      # beta * 0 + 0 = 0 <= vth: nothing changes
-                    continue
-                n += 1
-                x = beta * x + drive
-                if x > vth:
-                    out[b, t, h] = 1
-                    x = 0.0 if hard else x - vth
-                else:
-                    out[b, t, h] = 0
-            v[b, h] = x
-        updates[b] += n
+        lif_block(y[b], L, beta, vth, hard, v[b], out[b], updates, b)
+
+
+@njit(cache=True)
+def lif_block(y, n, beta, vth, hard, v, out, updates, b):
+    """v = beta v + y; spike when v > vth, then v = 0 (hard) or v - vth (soft), for the first n rows of one
+    sample. v (H,) updated in place; updates[b] counts the steps a neuron was not at rest with zero input
+    (the same in both engines)."""
+    H = y.shape[1]
+    count = 0
+    for h in range(H):
+        x = v[h]
+        for t in range(n):
+            drive = y[t, h]
+            if x == 0.0 and drive == 0.0:
+                out[t, h] = 0      # beta * 0 + 0 = 0 <= vth: nothing changes
+                continue
+            count += 1
+            x = beta * x + drive
+            if x > vth:
+                out[t, h] = 1
+                x = 0.0 if hard else x - vth
+            else:
+                out[t, h] = 0
+        v[h] = x
+    updates[b] += count

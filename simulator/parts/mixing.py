@@ -118,6 +118,11 @@ class GSURun:
 def product(a, b, out):
     B, L, H = a.shape
     for i in prange(B):
-        for t in range(L):
-            for h in range(H):
-                out[i, t, h] = a[i, t, h] * b[i, t, h]
+        product_block(a[i], b[i], L, out[i])
+
+
+@njit(cache=True)
+def product_block(a, b, n, out):
+    for t in range(n):
+        for h in range(a.shape[1]):
+            out[t, h] = a[t, h] * b[t, h]

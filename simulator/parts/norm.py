@@ -54,29 +54,41 @@ class LayerNormRun:
 
 @njit(cache=True, parallel=True)
 def affine(x, mean, sd, weight, bias, out):
-    """out = (x - mean) / sd * weight + bias per channel, in that order (as BatchNorm in eval mode)."""
     B, L, H = x.shape
     for b in prange(B):
-        for t in range(L):
-            for h in range(H):
-                out[b, t, h] = (x[b, t, h] - mean[h]) / sd[h] * weight[h] + bias[h]
+        affine_block(x[b], L, mean, sd, weight, bias, out[b])
+
+
+@njit(cache=True)
+def affine_block(x, n, mean, sd, weight, bias, out):
+    """out = (x - mean) / sd * weight + bias per channel, in that order (as BatchNorm in eval mode)."""
+    H = x.shape[1]
+    for t in range(n):
+        for h in range(H):
+            out[t, h] = (x[t, h] - mean[h]) / sd[h] * weight[h] + bias[h]
 
 
 @njit(cache=True, parallel=True)
 def layer_norm(x, weight, bias, eps, out):
-    """LayerNorm over the channels at each (sample, step): mean and variance summed in channel order."""
     B, L, H = x.shape
     for b in prange(B):
-        for t in range(L):
-            mean = 0.0
-            for h in range(H):
-                mean += x[b, t, h]
-            mean /= H
-            var = 0.0
-            for h in range(H):
-                d = x[b, t, h] - mean
-                var += d * d
-            var /= H
-            sd = np.sqrt(var + eps)
-            for h in range(H):
-                out[b, t, h] = (x[b, t, h] - mean) / sd * weight[h] + bias[h]
+        layer_norm_block(x[b], L, weight, bias, eps, out[b])
+
+
+@njit(cache=True)
+def layer_norm_block(x, n, weight, bias, eps, out):
+    """LayerNorm over the channels at each step (first n rows): mean and variance summed in channel order."""
+    H = x.shape[1]
+    for t in range(n):
+        mean = 0.0
+        for h in range(H):
+            mean += x[t, h]
+        mean /= H
+        var = 0.0
+        for h in range(H):
+            d = x[t, h] - mean
+            var += d * d
+        var /= H
+        sd = np.sqrt(var + eps)
+        for h in range(H):
+            out[t, h] = (x[t, h] - mean) / sd * weight[h] + bias[h]

@@ -58,48 +58,51 @@ class S4DRealRun:
 
 @njit(cache=True, parallel=True, fastmath=False)
 def real_forward(u, a, bb, c, d, s, u_prev, zero, event, y, counts):
-    """s_t = Ab s_t-1 + Bb u_t;  y_t += 2 sum_n C s_t + D u_t, with S4D's skipping and counts (B, 3): mode
-    updates, channel updates, input messages. The same operations as the complex kernel's with zero
-    imaginary parts, so the two agree bit for bit on such a network."""
+    """Every sample through real_block over all its steps (y starts at zero)."""
     B, L, H = u.shape
-    n2 = a.shape[1]
     for b in prange(B):
-        sr = np.empty(n2, y.dtype)
-        p = np.empty(n2, y.dtype)
-        modes = 0
-        chans = 0
-        msgs = 0
-        for h in range(H):
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0.0:
-                        if event:
-                            continue  # y[b, t, h] += 0
-                    else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                for n in range(n2):
-                    r = a[h, n] * sr[n] + bb[h, n] * x
-                    sr[n] = r
-                    p[n] = c[h, n] * r
-                y[b, t, h] += 2.0 * _sum4(p, n2) + d[h] * x
-            for n in range(n2):
-                s[b, h, n] = sr[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
+        p = np.empty(a.shape[1], y.dtype)
+        real_block(u[b], L, a, bb, c, d, s, u_prev, zero, b, event, y[b], counts, p)
+
+
+@njit(cache=True)
+def real_block(u, n, a, bb, c, d, s, u_prev, zero, b, event, y, counts, p):
+    """s_t = Ab s_t-1 + Bb u_t;  y_t = 2 sum_n C s_t + D u_t for the first n rows of sample b, with S4D's
+    skipping and counts[b] += (mode updates, channel updates, input messages). The same operations as the
+    complex kernel's with zero imaginary parts, so the two agree bit for bit on such a network."""
+    H, n2 = a.shape
+    modes = 0
+    chans = 0
+    msgs = 0
+    for h in range(H):
+        ah, bh, ch, sr = a[h], bb[h], c[h], s[b, h]
+        last = u_prev[b, h]
+        is_zero = zero[b, h]
+        for k in range(n):
+            x = u[k, h]
+            if x != last:
+                msgs += 1
+                last = x
+            if is_zero:
+                if x == 0.0:
+                    if event:
+                        y[k, h] = 0.0
+                        continue
+                else:
+                    is_zero = False
+            if not is_zero:
+                modes += n2
+                chans += 1
+            for m in range(n2):
+                r = ah[m] * sr[m] + bh[m] * x
+                sr[m] = r
+                p[m] = ch[m] * r
+            y[k, h] = 0.0 + (2.0 * _sum4(p, n2) + d[h] * x)   # 0.0 +: as adding into zeros always did
+        u_prev[b, h] = last
+        zero[b, h] = is_zero
+    counts[b, 0] += modes
+    counts[b, 1] += chans
+    counts[b, 2] += msgs
 
 
 @njit(cache=True, parallel=True, fastmath=False)

@@ -33,16 +33,24 @@ class ReLUSigmaDeltaRun:
 
 @njit(cache=True, parallel=True)
 def relu_sigma_delta(y, vth, held, out):
-    """a = max(y, 0); send a when a != held and |a - held| >= vth; out = the held value. held updated in place."""
+    """Every sample through sigma_delta_block over all its steps."""
     B, L, H = y.shape
     for b in prange(B):
-        for h in range(H):
-            m = held[b, h]
-            for t in range(L):
-                v = y[b, t, h]
-                a = v if v > 0 else 0.0
-                d = a - m
-                if d != 0.0 and abs(d) >= vth:
-                    m = a
-                out[b, t, h] = m
-            held[b, h] = m
+        sigma_delta_block(y[b], L, vth, held[b], out[b])
+
+
+@njit(cache=True)
+def sigma_delta_block(y, n, vth, held, out):
+    """a = max(y, 0); send a when a != held and |a - held| >= vth; out = the held value; first n rows of one
+    sample, held (H,) updated in place."""
+    H = y.shape[1]
+    for h in range(H):
+        m = held[h]
+        for t in range(n):
+            v = y[t, h]
+            a = v if v > 0 else 0.0
+            d = a - m
+            if d != 0.0 and abs(d) >= vth:
+                m = a
+            out[t, h] = m
+        held[h] = m
