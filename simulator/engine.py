@@ -111,13 +111,12 @@ class Simulation:
         else:
             x = np.ascontiguousarray(x, dtype=cn.dtype)
             self.counter.encoder_linear(x, st.x_held)      # before the kernel moves x_held on
-        records, works, last = fused.feed(self.fused, cn, st, x, self.event)
+        records, works, ys, last = fused.feed(self.fused, cn, st, x, self.event)
         self.stage_time_s["fused"] = self.stage_time_s.get("fused", 0.0) + time.perf_counter() - t0
         Lc = x.shape[1]
-        no_backward = np.zeros((x.shape[0], 1), np.int64)
         for li, (layer, sent, spiking) in enumerate(zip(cn.layers, records, self.fused.spiking)):
             spikes = sent if spiking else None
-            self._count(li, layer, Lc, Lc * cn.H, (works[li], no_backward), sent, None, spikes)
+            self._count(li, layer, Lc, Lc * cn.H, works[li], sent, ys[li], spikes)
             if spikes is not None:
                 self.spikes[li].append(self._events(spikes, st.steps))
         st.last = last

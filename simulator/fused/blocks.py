@@ -6,12 +6,15 @@ fused results are bit-identical to the walker's.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-from simulator.kernels import _spike_block, glu_rows, graded_block
+from simulator.kernels import (_spike_block, glu_rows, graded_block, ternary_gate_dense_block,
+                               ternary_gate_event_block)
+from simulator.parts.activation import gelu_block
+from simulator.parts.linear import relu_block
+from simulator.parts.mixing import product_block
+from simulator.parts.norm import layer_norm_block
 
 
 @njit(cache=True)
@@ -29,17 +32,6 @@ def heaviside(y, n, out):
     for k in range(n):
         for h in range(H):
             out[k, h] = np.int8(1) if y[k, h] > 0 else np.int8(0)
-
-
-@njit(cache=True)
-def gelu(y, n, out):
-    """As simulator.parts.activation.gelu_erf."""
-    H = y.shape[1]
-    root2 = math.sqrt(2.0)
-    for k in range(n):
-        for h in range(H):
-            v = y[k, h]
-            out[k, h] = 0.5 * v * (1.0 + math.erf(v / root2))
 
 
 @njit(cache=True)
@@ -112,3 +104,32 @@ def take(h, o, n):
     for k in range(n):
         for j in range(H):
             h[k, j] = o[k, j]
+
+
+@njit(cache=True)
+def spikes_linear(s3, n, w_rows, bias, event, relu, out):
+    """LinearRun with spikes: kernels.spikes_mix for one block, then the optional ReLU."""
+    _spike_block(s3, w_rows, bias, 0, 0, n, out, event)
+    if relu:
+        relu_block(out, n)
+
+
+@njit(cache=True)
+def graded_linear(a, n, w_rows, bias, held, z_held, event, relu, out):
+    """LinearRun with graded values: graded_block, then the optional ReLU."""
+    graded_block(a, n, w_rows, bias, held, z_held, event, out)
+    if relu:
+        relu_block(out, n)
+
+
+@njit(cache=True)
+def gsu(s3, y, n, w_rows, bias, nz_index, nz_sign, nz_count, wt_rows, nw, nb, eps, event, q, g, out):
+    """GSURun for one block: P = spikes mixing (into q), gate g = y @ Wt, out = GELU(LayerNorm(P * g))."""
+    _spike_block(s3, w_rows, bias, 0, 0, n, q, event)
+    if event:
+        ternary_gate_event_block(y, n, nz_index, nz_sign, nz_count, g)
+    else:
+        ternary_gate_dense_block(y, n, wt_rows, g)
+    product_block(q, g, n, out)
+    layer_norm_block(out, n, nw, nb, eps, q)
+    gelu_block(q, n, out)

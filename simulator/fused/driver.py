@@ -3,8 +3,8 @@
 One parallel region per call: each thread takes a sample and walks it through the encoder, every block's
 parts and the decoder's running sum, TB steps at a time, so a block's rows stay in L1 between parts. The
 kernel is generated from the parts' pieces (simulator/fused/pieces.py): its source depends only on the
-composition (which part kinds, in which order), never on weights, and is written once to a cache folder
-so that Numba's on-disk cache serves later runs.
+composition (which part kinds, in which order), never on weights, and is written once to the cache folder of
+this version of the kernels (simulator/jit_cache.py) so that Numba's on-disk cache serves later runs.
 """
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from simulator import jit_cache
 from simulator.fused import pieces
 
 TB = 32   # steps per time block (benchmarks/engine.py measures the choice)
@@ -25,67 +24,89 @@ TB = 32   # steps per time block (benchmarks/engine.py measures the choice)
 
 @dataclass(frozen=True)
 class LayerPlan:
+    before: pieces.Piece | None      # prenorm
     ssm: pieces.Piece
     activation: pieces.Piece
     mixing: pieces.Piece
-    after: pieces.Piece | str       # the norm's piece, or 'add' (residual, no norm) or 'take' (neither)
+    after: pieces.Piece              # residual and postnorm
+
+    def roles(self):
+        return (("pre", self.before), ("ssm", self.ssm), ("act", self.activation), ("mix", self.mixing),
+                ("post", self.after))
 
 
 @dataclass
 class FusedDriver:
     layers: list[LayerPlan]
-    kernel: object                  # the compiled drive function
+    final: pieces.Piece | None       # the prenorm networks' final norm
+    kernel: object                   # the compiled drive function
 
     @property
     def spiking(self) -> list[bool]:
         return [p.activation.sent == "spikes" for p in self.layers]
 
 
-def plan(cn) -> list[LayerPlan] | None:
-    """The pieces of every layer, or None when some part (or the placement) has none: prenorm networks and
-    bidirectional SSMs run on the walker."""
-    if cn.net.prenorm or cn.final_norm is not None:
-        return None
+def plan(cn) -> tuple[list[LayerPlan], pieces.Piece | None] | None:
+    """The pieces of every layer (and the final norm), or None when some part has none: bidirectional
+    SSMs, for one, need whole sequences and run on the walker."""
+    prenorm = cn.net.prenorm
     out = []
     for layer in cn.layers:
+        before = pieces.before_piece(layer.norm) if prenorm and layer.norm is not None else None
         ssm = pieces.ssm_piece(layer.ssm)
         act = pieces.activation_piece(layer.activation)
         mix = None if act is None else pieces.mixing_piece(layer.mixing, act.sent)
-        if layer.norm is not None:
-            after = pieces.norm_piece(layer.norm, layer.residual)
-        else:
-            after = "add" if layer.residual else "take"
-        if ssm is None or act is None or mix is None or after is None:
+        after = pieces.after_piece(layer.norm, layer.residual, prenorm)
+        if None in (ssm, act, mix, after) or (prenorm and layer.norm is not None and before is None):
             return None
-        out.append(LayerPlan(ssm, act, mix, after))
-    return out
+        out.append(LayerPlan(before, ssm, act, mix, after))
+    final = None
+    if cn.final_norm is not None:
+        final = pieces.before_piece(cn.final_norm)
+        if final is None:
+            return None
+    return out, final
 
 
-def source(layers: list[LayerPlan], tokens: bool) -> str:
+def source(layers: list[LayerPlan], final: pieces.Piece | None, tokens: bool) -> str:
     """The drive() function's source for this composition."""
     args = ["x", "ev", "like", "acc", "last", "zwidth", "nmax"]
     args += ["emb"] if tokens else ["enc_rows", "enc_bias", "x_held", "u_held"]
     body = []
     for i, lp in enumerate(layers):
-        for role, piece in (("ssm", lp.ssm), ("act", lp.activation), ("mix", lp.mixing), ("norm", lp.after)):
-            if isinstance(piece, str):
-                body.append(f"blocks.residual_add(h, o, n)" if piece == "add" else "blocks.take(h, o, n)")
+        u = "u" if lp.before is not None else "h"
+        for role, piece in lp.roles():
+            if piece is None:
                 continue
             p = f"L{i}_{role}_"
             args += [p + name for name in _names(piece.call)]
-            body.append(piece.call.format(p=p))
+            body += piece.call.format(p=p, u=u).splitlines()
             if role == "act":
                 body.append(f"blocks.keep({'spk' if piece.sent == 'spikes' else 'snt'}, n, b, t0, K{i})")
-    args += [f"K{i}" for i in range(len(layers))]
+            if role == "mix" and piece.needs_y:
+                body.insert(len(body) - 1, f"blocks.keep(y, n, b, t0, Y{i})")
+    out = "h"
+    if final is not None:
+        args += [f"F_{name}" for name in _names(final.call)]
+        body += final.call.format(p="F_", u="u").splitlines()
+        out = "u"
+    args += [f"K{i}" for i in range(len(layers))] + [f"Y{i}" for i in range(len(layers))]
     enc = ("blocks.encode_tokens(x, b, t0, n, emb, h)" if tokens else
            "blocks.encode_linear(x[b, t0:t0 + n], n, enc_rows, enc_bias, x_held[b], u_held[b], ev, h)")
-    inner = "\n".join("            " + line for line in [enc] + body + ["blocks.pool(h, n, b, acc, last)"])
+    inner = "\n".join("            " + line for line in [enc] + body + [f"blocks.pool({out}, n, b, acc, last)"])
     return f'''"""Generated by simulator/fused/driver.py for one network composition; do not edit."""
 import numpy as np
 from numba import njit, prange
 
 from simulator import kernels
 from simulator.fused import blocks
+from simulator.kernels import ternary_gate_dense_block, ternary_gate_event_block  # noqa: F401
+from simulator.parts.activation import gelu_block, ternary_block  # noqa: F401
+from simulator.parts.lif import lif_block  # noqa: F401
+from simulator.parts.norm import affine_block, layer_norm_block  # noqa: F401
+from simulator.parts.s4d_real import real_block  # noqa: F401
+from simulator.parts.s5 import s5_block  # noqa: F401
+from simulator.parts.sigma_delta import sigma_delta_block  # noqa: F401
 
 
 @njit(cache=True, parallel=True)
@@ -95,8 +116,11 @@ def drive({", ".join(args)}):
     H = like.shape[0]
     for b in prange(B):
         h = np.empty(({TB}, H), like.dtype)
+        u = np.empty(({TB}, H), like.dtype)
         y = np.empty(({TB}, H), like.dtype)
         o = np.empty(({TB}, H), like.dtype)
+        q = np.empty(({TB}, H), like.dtype)
+        g = np.empty(({TB}, H), like.dtype)
         snt = np.empty(({TB}, H), like.dtype)
         spk3 = np.empty((1, {TB}, H), np.int8)
         spk = spk3[0]
@@ -122,22 +146,6 @@ def _names(call: str) -> list[str]:
     return out
 
 
-def cache_dir() -> Path:
-    """Where generated kernels live: $SSM_SNN_CACHE, else ~/.cache/ssm-snn, else a temporary folder."""
-    for d in (os.environ.get("SSM_SNN_CACHE"), Path.home() / ".cache" / "ssm-snn"):
-        if d:
-            d = Path(d) / "fused"
-            try:
-                d.mkdir(parents=True, exist_ok=True)
-                if os.access(d, os.W_OK):
-                    return d
-            except OSError:
-                pass
-    d = Path(tempfile.gettempdir()) / f"ssm-snn-{os.getuid()}" / "fused"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
 _LOADED: dict[str, object] = {}
 
 
@@ -146,7 +154,7 @@ def load_kernel(src: str):
     key = hashlib.sha256(src.encode()).hexdigest()[:20]
     if key in _LOADED:
         return _LOADED[key]
-    path = cache_dir() / f"fused_{key}.py"
+    path = jit_cache.versioned("fused") / f"fused_{key}.py"   # the kernels it calls are of this version
     if not path.is_file() or path.read_text() != src:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(src)
@@ -160,33 +168,40 @@ def load_kernel(src: str):
 
 
 def driver_for(cn) -> FusedDriver | None:
-    layers = plan(cn)
-    if layers is None:
+    planned = plan(cn)
+    if planned is None:
         return None
-    return FusedDriver(layers, load_kernel(source(layers, tokens=cn.enc_rows is None)))
+    layers, final = planned
+    return FusedDriver(layers, final, load_kernel(source(layers, final, tokens=cn.enc_rows is None)))
 
 
 def feed(fd: FusedDriver, cn, state, x: np.ndarray, event: bool):
-    """Run one chunk x through the fused kernel. Returns per layer (sent record (B, Lc, H), SSM work)."""
+    """Run one chunk x through the fused kernel. Returns per layer the sent values (B, Lc, H) (int8 spikes or
+    graded values), the SSM's work as its count() takes it, the SSM outputs where a count needs them (else
+    None), and the last step's hidden values (B, H)."""
     B, Lc = x.shape[0], x.shape[1]
     H, f = cn.H, cn.dtype
     works = [np.zeros((B, 3), np.int64) for _ in cn.layers]
     records = [np.empty((B, Lc, H), np.int8 if s else f) for s in fd.spiking]
+    ys = [np.empty((B, Lc, H) if lp.mixing.needs_y else (1, 1, 1), f) for lp in fd.layers]
     args = []
     for li, (layer, lp) in enumerate(zip(cn.layers, fd.layers)):
-        sts = (state.ssm[li], state.activation[li], state.mixing[li], None)
-        runners = (layer.ssm, layer.activation, layer.mixing, layer.norm)
-        for piece, r, st in zip((lp.ssm, lp.activation, lp.mixing, lp.after), runners, sts):
-            if isinstance(piece, str):
-                continue
-            bound = piece.bind(r, st, works[li])
-            args += [bound[name] for name in _names(piece.call)]
-    zwidth = max(layer.mixing.w_rows.shape[1] for layer in cn.layers)
-    nmax = max(layer.ssm.modes for layer in cn.layers)
+        runners = dict(pre=layer.norm, ssm=layer.ssm, act=layer.activation, mix=layer.mixing, post=layer.norm)
+        states = dict(ssm=state.ssm[li], act=state.activation[li], mix=state.mixing[li])
+        for role, piece in lp.roles():
+            if piece is not None:
+                bound = piece.bind(runners[role], states.get(role), works[li], (B, H))
+                args += [bound[name] for name in _names(piece.call)]
+    if fd.final is not None:
+        bound = fd.final.bind(cn.final_norm, None, None, (B, H))
+        args += [bound[name] for name in _names(fd.final.call)]
+    zwidth = max(getattr(layer.mixing, "width", H) for layer in cn.layers)
+    nmax = max(getattr(layer.ssm, "modes", 1) for layer in cn.layers)
     last = np.zeros((B, H), np.float64)
     if cn.enc_rows is None:
         enc = [np.ascontiguousarray(cn.net.encoder.weight, dtype=f)]
     else:
         enc = [cn.enc_rows, cn.enc_bias, state.x_held, state.u_held]
-    fd.kernel(x, event, np.empty(H, f), state.pool, last, zwidth, nmax, *enc, *args, *records)
-    return records, works, last
+    fd.kernel(x, event, np.empty(H, f), state.pool, last, zwidth, nmax, *enc, *args, *records, *ys)
+    work = [lp.ssm.work(w) for lp, w in zip(fd.layers, works)]
+    return records, work, [y if lp.mixing.needs_y else None for lp, y in zip(fd.layers, ys)], last

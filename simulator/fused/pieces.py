@@ -1,60 +1,151 @@
-"""What each part runner contributes to the fused driver: the line of generated code that calls its block
-kernel (simulator/fused/blocks.py) and the arrays that line names. A runner class without a piece here keeps
-the network on the walker (simulator/engine.py).
+"""What each part runner contributes to the fused driver: the line of generated code that calls its per-sample
+block kernel (the same function its layer-at-a-time kernel calls) and the arrays that line names. A runner
+class without a piece here keeps the network on the walker (simulator/engine.py).
 
-In the generated code: `h` is the block's hidden rows (TB, H), `y` the SSM output, `spk`/`spk3` the spikes
-(as (TB, H) and (1, TB, H)), `snt` graded sent values, `o` the mixing output, `zb` and `pscr` scratch; `b` is
-the sample, `t0`/`n` the block, `ev` the engine's event flag; `{p}` prefixes the part's own arrays.
+Names in the generated code: `h` the block's hidden rows (TB, H); `u` the SSM's input (`h`, or the prenorm's
+output); `y` the SSM output; `spk`/`spk3` spikes as (TB, H) / (1, TB, H) int8; `snt` graded sent values; `o`
+the mixing output; `zb`, `q`, `g`, `pscr` scratch; `b` the sample, `n` the block's steps, `ev` the event flag.
+`{p}` prefixes the part's own arguments, which `bind` returns by name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from simulator.parts.activation import GELURun, HeavisideRun
-from simulator.parts.mixing import GLURun
-from simulator.parts.norm import BatchNormRun
+import numpy as np
+
+from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
+from simulator.parts.lif import LIFRun
+from simulator.parts.linear import LinearRun
+from simulator.parts.mixing import GLURun, GSURun
+from simulator.parts.norm import BatchNormRun, LayerNormRun
 from simulator.parts.s4d import S4DRun
+from simulator.parts.s4d_real import S4DRealRun
+from simulator.parts.s5 import S5Run
+from simulator.parts.sigma_delta import ReLUSigmaDeltaRun
+
+
+def _none(r, st, work, shape):
+    return {}
 
 
 @dataclass(frozen=True)
 class Piece:
-    call: str                  # one line of generated code
-    bind: Callable             # (runner, state, work) -> {name: array} named in `call` as {p}name
-    sent: str = ""             # activations: 'spikes' (int8) or 'graded' (run dtype)
+    call: str                                 # generated code (one or more lines)
+    bind: Callable = _none                    # (runner, state, work (B, 3) int64, (B, H)) -> {name: value}
+    sent: str = ""                            # activations: 'spikes' (int8) or 'graded' (run dtype)
+    work: Callable = field(default=lambda w: w)   # SSMs: the kernel's (B, 3) counts as the runner's count() takes them
+    needs_y: bool = False                     # mixing: its count() reads the SSM output
+
+
+def _s4d_work(w):
+    return w, np.zeros((w.shape[0], 1), np.int64)   # (forward counts, no backward pass)
 
 
 def ssm_piece(r) -> Piece | None:
     if isinstance(r, S4DRun) and r.directions == 1:
-        return Piece("kernels.ssm_block(h, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, {p}s_re, "
-                     "{p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
-                     lambda r, st, work: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im, c_re=r.c_re[0],
-                                              c_im=r.c_im[0], d=r.d, s_re=st.s_re, s_im=st.s_im,
-                                              u_prev=st.u_prev, zero=st.zero, work=work))
+        return Piece("kernels.ssm_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, "
+                     "{p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
+                     lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
+                                                     c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
+                                                     s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
+                     work=_s4d_work)
+    if isinstance(r, S4DRealRun) and r.directions == 1:
+        return Piece("real_block({u}, n, {p}a, {p}bb, {p}c, {p}d, {p}s, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
+                     lambda r, st, work, shape: dict(a=r.a, bb=r.b, c=r.c[0], d=r.d, s=st.s, u_prev=st.u_prev,
+                                                     zero=st.zero, work=work),
+                     work=_s4d_work)
+    if isinstance(r, S5Run):
+        return Piece("s5_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, {p}x_re, "
+                     "{p}x_im, {p}u_held, {p}q_re, {p}q_im, {p}w_re, {p}w_im, b, ev, y, {p}fan_out, {p}work)",
+                     lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
+                                                     c_re=r.c_re, c_im=r.c_im, d=r.d, x_re=st.x_re, x_im=st.x_im,
+                                                     u_held=st.u_held, q_re=st.q_re, q_im=st.q_im, w_re=st.w_re,
+                                                     w_im=st.w_im, fan_out=r.b_fan_out, work=work))
     return None
+
+
+def _lif_bind(r, st, work, shape):
+    if st.v is None:           # made at the first chunk, as LIFRun.run does
+        st.v = np.zeros(shape, r.dtype)
+    st.updates = np.zeros(shape[0], np.int64)
+    return dict(beta=r.beta, vth=r.vth, hard=r.hard, v=st.v, updates=st.updates)
+
+
+def _sigma_delta_bind(r, st, work, shape):
+    if st[0] is None:          # made at the first chunk, as ReLUSigmaDeltaRun.run does
+        st[0] = np.zeros(shape, r.dtype)
+    return dict(vth=r.vth, held=st[0])
 
 
 def activation_piece(r) -> Piece | None:
     if isinstance(r, HeavisideRun):
-        return Piece("blocks.heaviside(y, n, spk)", lambda r, st, work: {}, sent="spikes")
+        return Piece("blocks.heaviside(y, n, spk)", sent="spikes")
+    if isinstance(r, TernaryRun):
+        return Piece("ternary_block(y, n, {p}ratio, spk)", lambda r, st, work, shape: dict(ratio=r.ratio),
+                     sent="spikes")
+    if isinstance(r, LIFRun):
+        return Piece("lif_block(y, n, {p}beta, {p}vth, {p}hard, {p}v[b], spk, {p}updates, b)", _lif_bind,
+                     sent="spikes")
     if isinstance(r, GELURun):
-        return Piece("blocks.gelu(y, n, snt)", lambda r, st, work: {}, sent="graded")
+        return Piece("gelu_block(y, n, snt)", sent="graded")
+    if isinstance(r, ReLUSigmaDeltaRun):
+        return Piece("sigma_delta_block(y, n, {p}vth, {p}held[b], snt)", _sigma_delta_bind, sent="graded")
     return None
 
 
 def mixing_piece(r, sent: str) -> Piece | None:
+    spikes = sent == "spikes"
     if isinstance(r, GLURun):
-        if sent == "spikes":
+        if spikes:
             return Piece("blocks.spikes_glu(spk3, n, {p}w_rows, {p}bias, ev, zb, o)",
-                         lambda r, st, work: dict(w_rows=r.w_rows, bias=r.bias))
+                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias))
         return Piece("blocks.graded_glu(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, zb, o)",
-                     lambda r, st, work: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held))
+                     lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held))
+    if isinstance(r, LinearRun):
+        if spikes:
+            return Piece("blocks.spikes_linear(spk3, n, {p}w_rows, {p}bias, ev, {p}relu, o)",
+                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, relu=r.relu))
+        return Piece("blocks.graded_linear(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, {p}relu, o)",
+                     lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held,
+                                                     relu=r.relu))
+    if isinstance(r, GSURun) and spikes:
+        return Piece("blocks.gsu(spk3, y, n, {p}w_rows, {p}bias, {p}nz_index, {p}nz_sign, {p}nz_count, {p}wt_rows, "
+                     "{p}nw, {p}nb, {p}eps, ev, q, g, o)",
+                     lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, nz_index=r.nz_index,
+                                                     nz_sign=r.nz_sign, nz_count=r.nz_count, wt_rows=r.wt_rows,
+                                                     nw=r.norm_weight, nb=r.norm_bias, eps=r.norm_eps),
+                     needs_y=True)
     return None
 
 
-def norm_piece(r, residual: bool) -> Piece | None:
-    """The norm that follows the residual sum (postnorm)."""
+def _norm_args(r, st, work, shape):
+    if isinstance(r, BatchNormRun):
+        return dict(mean=r.mean, sd=r.sd, weight=r.weight, bias=r.bias)
+    return dict(weight=r.weight, bias=r.bias, eps=r.eps)
+
+
+def _norm_call(r, src: str, dst: str) -> str | None:
+    if isinstance(r, BatchNormRun):
+        return f"affine_block({src}, n, {{p}}mean, {{p}}sd, {{p}}weight, {{p}}bias, {dst})"
+    if isinstance(r, LayerNormRun):
+        return f"layer_norm_block({src}, n, {{p}}weight, {{p}}bias, {{p}}eps, {dst})"
+    return None
+
+
+def after_piece(r, residual: bool, prenorm: bool) -> Piece | None:
+    """What follows the mixing: the residual sum and the postnorm (prenorm: the residual only)."""
+    if r is None or prenorm:
+        return Piece("blocks.residual_add(h, o, n)" if residual else "blocks.take(h, o, n)")
     if isinstance(r, BatchNormRun) and residual:
-        return Piece("blocks.residual_batch_norm(h, o, n, {p}mean, {p}sd, {p}weight, {p}bias)",
-                     lambda r, st, work: dict(mean=r.mean, sd=r.sd, weight=r.weight, bias=r.bias))
-    return None
+        return Piece("blocks.residual_batch_norm(h, o, n, {p}mean, {p}sd, {p}weight, {p}bias)", _norm_args)
+    call = _norm_call(r, "h" if residual else "o", "h")
+    if call is None:
+        return None
+    return Piece(("blocks.residual_add(h, o, n)\n" if residual else "") + call, _norm_args)
+
+
+def before_piece(r) -> Piece | None:
+    """A prenorm: u = norm(h), the SSM's input."""
+    call = _norm_call(r, "h", "u")
+    return None if call is None else Piece(call, _norm_args)

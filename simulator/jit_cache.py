@@ -1,0 +1,67 @@
+"""Where compiled kernels are cached: one folder per version of the kernels' source.
+
+Numba's disk cache checks only the file a function is defined in, not the functions it calls from other
+files: after an edit (or an upgrade) of simulator/kernels.py, a cached kernel in simulator/parts/ would
+still run the old code it inlined. Keying the whole cache by a hash of every kernel source rules that out.
+A user's own NUMBA_CACHE_DIR is respected (and then this guarantee is theirs to keep).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+KEEP = 3          # versions kept; older folders are removed (they only cost recompiling)
+STALE_S = 86400   # ... once unused for a day
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of every simulator source file that defines compiled kernels."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_bytes()
+        if b"njit" in text:
+            h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + text + b"\0")
+    return h.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """$SSM_SNN_CACHE, else ~/.cache/ssm-snn, else a folder in the temporary directory: the first writable."""
+    for d in (os.environ.get("SSM_SNN_CACHE"), Path.home() / ".cache" / "ssm-snn"):
+        if d:
+            try:
+                Path(d).mkdir(parents=True, exist_ok=True)
+                if os.access(d, os.W_OK):
+                    return Path(d)
+            except OSError:
+                pass
+    d = Path(tempfile.gettempdir()) / f"ssm-snn-{os.getuid()}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def versioned(kind: str) -> Path:
+    """cache_root()/kind/<code version>, created; older versions beyond KEEP are removed."""
+    base = cache_root() / kind
+    d = base / code_version()
+    d.mkdir(parents=True, exist_ok=True)
+    os.utime(d)
+    old = sorted((p for p in base.iterdir() if p.is_dir() and p != d), key=lambda p: p.stat().st_mtime)
+    for p in old[:max(0, len(old) - (KEEP - 1))]:
+        if time.time() - p.stat().st_mtime > STALE_S:      # not one another process is using right now
+            shutil.rmtree(p, ignore_errors=True)
+    return d
+
+
+def configure() -> None:
+    """Point Numba's disk cache at this code version's folder (before any kernel module is imported)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    import numba
+    numba.config.CACHE_DIR = str(versioned("numba"))
