@@ -1,0 +1,145 @@
+"""Energy and latency held against silicon: the validation rows, their predictions and the page.
+
+``python -m simulator energy --validate [--out DIR]`` builds the workloads (simulator/cli/energy_workloads.py:
+networks of the described sizes with random weights, run by our engine), hands their counts here, and this
+module predicts every measured quantity with a low / central / high range and writes
+``energy-validation.md``, ``energy-validation.json`` and ``images/energy_validation.png`` into DIR
+(default docs/). Which rows calibrate the model is stated per row (``calibration``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+from .baselines import regimes
+from .catalogue import load_chip
+from .model import estimate
+
+L2_SOURCE = ("Intel's Loihi 2 profiler runs, lava-nc/lava-dl branch S4D_debug, src/lava/lib/dl/slayer/state_space_models/"
+             "sCIFAR/profiling_scripts/ (torch-version notebook): 31.0 us per step; one run total 0.130 W, dynamic "
+             "0.021 W, static 0.109 W over 60,000 steps")
+MEYER_SOURCE = "Meyer et al., arXiv 2409.15022 (abstract): Loihi 2 vs recurrent S4D on a Jetson Orin Nano, token by token"
+PIERRO_SOURCE = "Pierro et al., arXiv 2502.01330 (abstract): sparse S5 W8A16 on Loihi 2 vs a dense model on an edge GPU"
+
+# The workloads, from their public descriptions (what is assumed is said in "assumed").
+WORKLOADS = {
+    "l2_s4d": {"ssm": "s4d_real", "H": 128, "N": 4, "n_layers": 1, "d_input": 3, "classes": 10, "steps": 1024,
+               "message_bits": 24, "cores": 6,
+               "described": "encoder 3->128, real S4D H=128 N=4 (512 state neurons), ReLU, FF 128->128 ReLU, decoder "
+                            "128->10; 24-bit graded messages; 6 cores (ENERGY_SOURCES row L2-S4D)",
+               "assumed": "random weights; uniform random sCIFAR-like input (1024 steps x 3 channels); the torch "
+                          "variant sends every value every step (counts made dense), the sigma-delta variant only "
+                          "changes (threshold 0, as counted)"},
+    "meyer": {"ssm": "s4d_real", "H": 128, "N": 4, "n_layers": 4, "d_input": 1, "classes": 10, "steps": 784,
+              "message_bits": 24, "cores": 31,
+              "described": "S4D with ReLU, no norm or residual, 8-bit weights, 24-bit state and messages; 31 cores, "
+                           "67k parameters (secondary sources), sMNIST",
+              "assumed": "4 blocks of H=128, N=4 (67k parameters); real modes as in Lava's S4D process; random "
+                         "weights and input; ReLU sigma-delta with threshold 0"},
+    "pierro": {"ssm": "s5", "H": 192, "P": 256, "n_layers": 3, "d_input": 257, "classes": 257, "steps": 256,
+               "sparsity": 0.9, "message_bits": 16, "cores": "spread",
+               "described": "S5, 3 layers, d_model 192, state 256 (stevenabreu7/SparseRNNs recipes/ndns.json), about "
+                            "90 % weight sparsity + ReLU, W8A16, audio denoising",
+               "assumed": "257 spectrogram bins in and out; random weights with 90 % zeros; uniform random input; "
+                          "spread mapping (the measured core count is not public; the lowest-latency mapping assumed)"},
+}
+
+
+def every_step(counts: dict) -> dict:
+    """The same run with every graded value sent every step (no sigma-delta): the torch (QAT) variant."""
+    c = copy.deepcopy(counts)
+    steps = c["timesteps"] * c["n_samples"]
+    d_in = c["network"].get("d_input", 1)
+    for layer in c["layers"]:
+        k = layer["counts"]
+        if layer["name"] == "encoder":
+            k["messages"], k["graded_macs"] = d_in * steps, k["dense_macs"]
+        elif layer["modes"]:
+            drive = layer["modes"] * c["network"]["directions"] * steps     # b*u for every mode, every step
+            k["messages"] = 2 * layer["neurons"] * steps                    # inputs in and activations out
+            k["graded_macs"] = k["dense_macs"] + drive
+    return c
+
+
+def with_bits(counts: dict, bits: int) -> dict:
+    c = copy.deepcopy(counts)
+    for layer in c["layers"]:
+        if layer["modes"]:
+            layer.setdefault("needs", {})["message_bits"] = bits
+    return c
+
+
+def _r(est: dict, key: str, scale: float) -> dict:
+    r = est["range"][key]
+    return {k: r[k] * scale for k in ("low", "central", "high")}
+
+
+def _ratio(num: dict, den: dict) -> dict:
+    return {"low": num["low"] / den["high"], "central": num["central"] / den["central"],
+            "high": num["high"] / den["low"]}
+
+
+def _row(workload, quantity, unit, measured, pred, source, calibration, note=""):
+    return {"workload": workload, "quantity": quantity, "unit": unit, "measured": measured,
+            "predicted_low": pred["low"], "predicted": pred["central"], "predicted_high": pred["high"],
+            "ratio": (pred["central"] / measured) if measured else None, "source": source,
+            "calibration": calibration, "note": note}
+
+
+def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
+    """Every validation row from the workloads' counts (keys of WORKLOADS)."""
+    out = []
+    l2 = WORKLOADS["l2_s4d"]
+    torch_c = with_bits(every_step(counts["l2_s4d"]), l2["message_bits"])
+    sd_c = with_bits(counts["l2_s4d"], l2["message_bits"])
+    for name, c, cal in (("L2-S4D torch (QAT), 6 cores", torch_c, True),
+                         ("L2-S4D sigma-delta, 6 cores", sd_c, False)):
+        e = estimate(c, chip, l2["cores"])
+        meas = (31.0, 0.130 * 31.0, 0.021 * 31.0) if cal else (None, None, None)
+        src = L2_SOURCE if cal else (L2_SOURCE.split(" (torch")[0] + " (slayer-version notebook): its printed "
+                                     "figures were not extracted here, so this row has no measured value yet")
+        out.append(_row(name, "time per step", "us", meas[0], _r(e, "latency_per_token_s", 1e6), src, cal))
+        out.append(_row(name, "energy per step, total", "uJ", meas[1], _r(e, "energy_per_token_pj", 1e-6), src, cal,
+                        "total = dynamic + static 0.109 W x step time" if cal else ""))
+        out.append(_row(name, "energy per step, dynamic", "uJ", meas[2],
+                        {k: v / e["timesteps"] * 1e-6 for k, v in _dyn(e).items()}, src, cal))
+    for key, src, meas_e, meas_t, platform in (("meyer", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
+                                               ("pierro", PIERRO_SOURCE, 149.0, 42.0, "jetson-orin-nano")):
+        w = WORKLOADS[key]
+        c = with_bits(counts[key], w["message_bits"])
+        e = estimate(c, chip, w["cores"])
+        base = regimes(c, [platform])[platform]
+        loihi_e = _r(e, "energy_per_token_pj", 1.0)
+        loihi_t = _r(e, "latency_per_token_s", 1.0)
+        gpu_se = {k: base["streaming"][k]["energy_pj"] for k in loihi_e}
+        gpu_st = {k: base["streaming"][k]["latency_s"] for k in loihi_e}
+        gpu_be = {k: base["batched"][k]["energy_pj"] for k in loihi_e}
+        label = f"{key.capitalize()}: {platform} / Loihi 2"
+        out.append(_row(label, "energy ratio, streaming batch 1", "x", meas_e, _ratio(gpu_se, loihi_e), src, False))
+        out.append(_row(label, "latency ratio, streaming batch 1", "x", meas_t, _ratio(gpu_st, loihi_t), src, False))
+        out.append(_row(label, "energy ratio, batched offline (FFT)", "x", None, _ratio(gpu_be, loihi_e), src, False,
+                        "Meyer et al.: the Jetson is better in batched mode (ratio < 1); no number public"
+                        if key == "meyer" else "no measurement of this regime public"))
+    return out
+
+
+def _dyn(e: dict) -> dict:
+    return e["range"]["dynamic_energy_pj"]
+
+
+def loihi1_constants() -> list[dict]:
+    """Loihi 1 per-event constants: Davies et al. 2018 (pre-silicon) vs SANA-FE (fitted to silicon)."""
+    chip = load_chip("loihi")
+    keys = [("energy", "synop"), ("energy", "neuron_update"), ("energy", "spike_within_tile"), ("energy", "tile_hop"),
+            ("timing", "barrier_sync"), ("timing", "neuron_update_time"), ("timing", "synop_time"),
+            ("timing", "spike_out_time"), ("timing", "hop_time")]
+    return [{"key": k, "unit": chip.q(s, k).unit, "used": chip.q(s, k).value, "low": chip.q(s, k).low,
+             "high": chip.q(s, k).high, "source": chip.q(s, k).source} for s, k in keys]
+
+
+def within(row: dict, factor: float) -> bool | None:
+    if not row["measured"]:
+        return None
+    return 1 / factor <= row["predicted"] / row["measured"] <= factor
