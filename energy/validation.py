@@ -77,8 +77,9 @@ def _r(est: dict, key: str, scale: float) -> dict:
 
 
 def _ratio(num: dict, den: dict) -> dict:
-    return {"low": num["low"] / den["high"], "central": num["central"] / den["central"],
-            "high": num["high"] / den["low"]}
+    """Range of num / den when each lies in its own range (independent: the widest combination)."""
+    n, d = (num["low"], num["high"]), (den["low"], den["high"])
+    return {"low": min(n) / max(d), "central": num["central"] / den["central"], "high": max(n) / min(d)}
 
 
 def _row(workload, quantity, unit, measured, pred, source, calibration, note=""):
