@@ -28,7 +28,7 @@ WORKLOADS = {
     "l2_s4d": {"ssm": "s4d_real", "H": 128, "N": 4, "n_layers": 1, "d_input": 3, "classes": 10, "steps": 1024,
                "message_bits": 24, "cores": 6,
                "described": "encoder 3->128, real S4D H=128 N=4 (512 state neurons), ReLU, FF 128->128 ReLU, decoder "
-                            "128->10; 24-bit graded messages; 6 cores (ENERGY_SOURCES row L2-S4D)",
+                            "128->10; 24-bit graded messages; 6 cores (Intel's profiler output in lava-dl)",
                "assumed": "random weights; uniform random sCIFAR-like input (1024 steps x 3 channels); the torch "
                           "variant sends every value every step (counts made dense), the sigma-delta variant only "
                           "changes (threshold 0, as counted)"},
