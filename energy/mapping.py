@@ -91,6 +91,10 @@ class Mapping:
 MAPPINGS = ("packed", "spread")
 
 
+class MappingError(ValueError):
+    """A mapping the chip cannot take (fewer cores than the network needs); the message says why."""
+
+
 def map_network(counts: dict, chip: Chip, cores: str | int = "packed") -> Mapping:
     """Map the network described by ``counts`` onto ``chip`` (counts must be validated).
 
@@ -98,7 +102,7 @@ def map_network(counts: dict, chip: Chip, cores: str | int = "packed") -> Mappin
     network needs, handed out to the layers that bound the step time: the lowest latency), or a total
     core count (at least the packed one)."""
     if not (cores in MAPPINGS or (isinstance(cores, int) and not isinstance(cores, bool) and cores > 0)):
-        raise ValueError(f"mapping must be 'packed', 'spread' or a positive core count, found {cores!r}")
+        raise MappingError(f"mapping must be 'packed', 'spread' or a positive core count, found {cores!r}")
     m = Mapping(chip=chip.name, family=chip.family)
     if chip.neuromorphic:
         _neuromorphic(counts, chip, m, cores)
@@ -280,7 +284,8 @@ def allocate(counts: dict, chip: Chip, m: Mapping, cores: str | int) -> None:
     per_chip = chip.count("cores_per_chip")
     target = math.ceil(packed / per_chip) * per_chip if cores == "spread" else int(cores)
     if target < packed:
-        raise ValueError(f"{chip.name}: {target} cores are fewer than the {packed} the network needs "
+        raise MappingError(f"--mapping {target}: {chip.name} needs at least {packed} cores for this network "
+                           "(the packed mapping)"); {target} cores are fewer than the {packed} it needs "
                          "(the packed mapping)")
     work = layer_stage_work(counts, chip, m.recipes)
     peak = {lm.name: max(work[lm.name].values(), default=0.0) for lm in m.layers}

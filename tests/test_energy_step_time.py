@@ -105,7 +105,7 @@ def test_spread_hands_cores_to_the_bottleneck_by_hand(toy):
 def test_a_user_core_count(toy):
     chip = toy()
     assert map_network(counts16(), chip, 5).cores == 5
-    with pytest.raises(ValueError, match="fewer than the 3"):
+    with pytest.raises(ValueError, match="needs at least 3 cores"):
         map_network(counts16(), chip, 2)
     with pytest.raises(ValueError, match="'packed', 'spread' or a positive"):
         map_network(counts16(), chip, "tight")

@@ -59,3 +59,15 @@ def test_streaming_is_launch_bound_and_batched_is_flop_bound(counts):
     b = r["batched"]["central"]
     assert b["time_per_token_s"] == pytest.approx(f["convolution"] / (1.28e12 * 0.3))
     assert r["streaming"]["low"]["latency_s"] < s["latency_s"] < r["streaming"]["high"]["latency_s"]
+
+
+def test_mapping_option_is_checked_before_simulating():
+    from cli_helpers import assert_one_line_error, call
+    assert_one_line_error(call("energy", "--mapping", "tight", "--samples", "1"), "--mapping", "tight")
+    assert_one_line_error(call("energy", "--mapping", "0", "--samples", "1"), "--mapping")
+
+
+def test_too_few_cores_is_one_line(tmp_path):
+    from cli_helpers import assert_one_line_error, call
+    assert_one_line_error(call("energy", "--mapping", "2", "--samples", "1", "--chips", "loihi2",
+                               "--out", tmp_path / "e"), "needs at least 6 cores", "loihi2")
