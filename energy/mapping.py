@@ -285,8 +285,7 @@ def allocate(counts: dict, chip: Chip, m: Mapping, cores: str | int) -> None:
     target = math.ceil(packed / per_chip) * per_chip if cores == "spread" else int(cores)
     if target < packed:
         raise MappingError(f"--mapping {target}: {chip.name} needs at least {packed} cores for this network "
-                           "(the packed mapping)"); {target} cores are fewer than the {packed} it needs "
-                         "(the packed mapping)")
+                           "(the packed mapping)")
     work = layer_stage_work(counts, chip, m.recipes)
     peak = {lm.name: max(work[lm.name].values(), default=0.0) for lm in m.layers}
     cap = {lm.name: max(lm.compartments, lm.cores) for lm in m.layers}   # at least one compartment per core
