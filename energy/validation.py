@@ -17,9 +17,20 @@ from .baselines import regimes
 from .catalogue import load_chip
 from .model import estimate
 
-L2_SOURCE = ("Intel's Loihi 2 profiler runs, lava-nc/lava-dl branch S4D_debug, src/lava/lib/dl/slayer/state_space_models/"
-             "sCIFAR/profiling_scripts/ (torch-version notebook): 31.0 us per step; one run total 0.130 W, dynamic "
-             "0.021 W, static 0.109 W over 60,000 steps")
+_L2_DIR = ("lava-nc/lava-dl, branch S4D_debug, commit 1b35217, src/lava/lib/dl/slayer/state_space_models/sCIFAR/"
+           "profiling_scripts/")
+# Intel's Loihi 2 profiler output printed in those notebooks (60,000 steps per run; time averaged over the runs,
+# energy from the one run whose breakdown is printed). Per step = printed total / 60,000.
+L2_MEASURED = {
+    "torch": {"time_us": 31.033, "total_uj": 242759.0 / 60000, "dynamic_uj": 39582.0 / 60000, "static_w": 0.109,
+              "source": _L2_DIR + "profiling_torch_version.ipynb: 31.03 us per step (average_time_per_timestep); "
+                        "one run 242,759 uJ total, 39,582 uJ dynamic (0.021 W), static 0.109 W, over 60,000 steps"},
+    "sigma_delta": {"time_us": 30.985, "total_uj": 281367.0 / 60000, "dynamic_uj": 18883.0 / 60000,
+                    "static_w": 0.142,
+                    "source": _L2_DIR + "profiling_slayer_version.ipynb (SigmaS4dDelta): 30.98 us per step; one run "
+                              "281,367 uJ total, 18,883 uJ dynamic (0.010 W), static 0.142 W, over 60,000 steps"},
+}
+L2_SOURCE = L2_MEASURED["torch"]["source"]
 MEYER_SOURCE = "Meyer et al., arXiv 2409.15022 (abstract): Loihi 2 vs recurrent S4D on a Jetson Orin Nano, token by token"
 PIERRO_SOURCE = "Pierro et al., arXiv 2502.01330 (abstract): sparse S5 W8A16 on Loihi 2 vs a dense model on an edge GPU"
 
@@ -95,17 +106,15 @@ def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
     l2 = WORKLOADS["l2_s4d"]
     torch_c = with_bits(every_step(counts["l2_s4d"]), l2["message_bits"])
     sd_c = with_bits(counts["l2_s4d"], l2["message_bits"])
-    for name, c, cal in (("L2-S4D torch (QAT), 6 cores", torch_c, True),
-                         ("L2-S4D sigma-delta, 6 cores", sd_c, False)):
+    for name, c, key, cal in (("L2-S4D torch (QAT), 6 cores", torch_c, "torch", True),
+                              ("L2-S4D sigma-delta, 6 cores", sd_c, "sigma_delta", False)):
         e = estimate(c, chip, l2["cores"])
-        meas = (31.0, 0.130 * 31.0, 0.021 * 31.0) if cal else (None, None, None)
-        src = L2_SOURCE if cal else (L2_SOURCE.split(" (torch")[0] + " (slayer-version notebook): its printed "
-                                     "figures were not extracted here, so this row has no measured value yet")
-        out.append(_row(name, "time per step", "us", meas[0], _r(e, "latency_per_token_s", 1e6), src, cal))
-        out.append(_row(name, "energy per step, total", "uJ", meas[1], _r(e, "energy_per_token_pj", 1e-6), src, cal,
-                        "total = dynamic + static 0.109 W x step time" if cal else ""))
-        out.append(_row(name, "energy per step, dynamic", "uJ", meas[2],
-                        {k: v / e["timesteps"] * 1e-6 for k, v in _dyn(e).items()}, src, cal))
+        m = L2_MEASURED[key]
+        out.append(_row(name, "time per step", "us", m["time_us"], _r(e, "latency_per_token_s", 1e6), m["source"], cal))
+        out.append(_row(name, "energy per step, total", "uJ", m["total_uj"], _r(e, "energy_per_token_pj", 1e-6),
+                        m["source"], cal, f"measured static power in this run: {m['static_w']} W"))
+        out.append(_row(name, "energy per step, dynamic", "uJ", m["dynamic_uj"],
+                        {k: v / e["timesteps"] * 1e-6 for k, v in _dyn(e).items()}, m["source"], cal))
     for key, src, meas_e, meas_t, platform in (("meyer", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
                                                ("pierro", PIERRO_SOURCE, 149.0, 42.0, "jetson-orin-nano")):
         w = WORKLOADS[key]
