@@ -49,6 +49,11 @@ WORKLOADS = {
                            "67k parameters (secondary sources), sMNIST",
               "assumed": "4 blocks of H=128, N=4 (67k parameters); real modes as in Lava's S4D process; random "
                          "weights and input; ReLU sigma-delta with threshold 0"},
+    "meyer_large": {"ssm": "s4d_real", "H": 256, "N": 4, "n_layers": 4, "d_input": 3, "classes": 10, "steps": 1024,
+                    "message_bits": 24, "cores": 111,
+                    "described": "the larger of Meyer et al.'s networks: 111 cores, 265k parameters (secondary sources), "
+                                 "sCIFAR",
+                    "assumed": "4 blocks of H=256, N=4 (265k parameters); otherwise as 'meyer'"},
     "pierro": {"ssm": "s5", "H": 192, "P": 256, "n_layers": 3, "d_input": 257, "classes": 257, "steps": 256,
                "sparsity": 0.9, "message_bits": 16, "cores": "spread",
                "described": "S5, 3 layers, d_model 192, state 256 (stevenabreu7/SparseRNNs recipes/ndns.json), about "
@@ -116,6 +121,7 @@ def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
         out.append(_row(name, "energy per step, dynamic", "uJ", m["dynamic_uj"],
                         {k: v / e["timesteps"] * 1e-6 for k, v in _dyn(e).items()}, m["source"], cal))
     for key, src, meas_e, meas_t, platform in (("meyer", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
+                                               ("meyer_large", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
                                                ("pierro", PIERRO_SOURCE, 149.0, 42.0, "jetson-orin-nano")):
         w = WORKLOADS[key]
         c = with_bits(counts[key], w["message_bits"])
@@ -126,16 +132,18 @@ def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
         gpu_se = {k: base["streaming"][k]["energy_pj"] for k in loihi_e}
         gpu_st = {k: base["streaming"][k]["latency_s"] for k in loihi_e}
         gpu_be = {k: base["batched"][k]["energy_pj"] for k in loihi_e}
-        label = f"{key.capitalize()}: {platform} / Loihi 2"
+        name = {"meyer": "Meyer (sMNIST size, 31 cores)", "meyer_large": "Meyer (sCIFAR size, 111 cores)",
+                "pierro": "Pierro (S5, spread)"}[key]
+        label = f"{name}: {platform} / Loihi 2"
         out.append(_row(label, "energy ratio, streaming batch 1", "x", meas_e, _ratio(gpu_se, loihi_e), src, False))
         out.append(_row(label, "latency ratio, streaming batch 1", "x", meas_t, _ratio(gpu_st, loihi_t), src, False))
         out.append(_row(label, "energy ratio, batched offline (FFT)", "x", None, _ratio(gpu_be, loihi_e), src, False,
                         "Meyer et al.: the Jetson is better in batched mode; no number public (which metric is not "
-                        "said in the abstract)" if key == "meyer" else "no measurement of this regime public"))
+                        "said in the abstract)" if key.startswith("meyer") else "no measurement of this regime public"))
         # throughput: the GPU's batched tokens per second over Loihi 2's (one token per step)
         gpu_tp = {k: 1.0 / base["batched"][k]["time_per_token_s"] for k in loihi_e}
         loihi_tp = {k: 1.0 / loihi_t[k] for k in loihi_e}
-        out.append(_row(f"{key.capitalize()}: Loihi 2 / {platform}", "throughput ratio, batched offline", "x", None,
+        out.append(_row(f"{name}: Loihi 2 / {platform}", "throughput ratio, batched offline", "x", None,
                         _ratio(loihi_tp, gpu_tp), src, False,
                         "Loihi 2 tokens/s over the GPU's batched tokens/s: below 1 means the GPU wins"))
     return out
@@ -200,7 +208,8 @@ def _figure(table: list[dict], path: Path) -> None:
         yerr = [[r["predicted"] - r["predicted_low"]], [r["predicted_high"] - r["predicted"]]]
         ax.errorbar([r["measured"]], [r["predicted"]], yerr=yerr, fmt="s" if r["calibration"] else "o",
                     mfc="white" if r["calibration"] else None, capsize=3)
-        ax.annotate(f'{r["workload"].split(",")[0].split(":")[0]}: {r["quantity"]} ({r["unit"]})',
+        ax.annotate(f'{r["workload"].split(",")[0].split(":")[0].split(" (")[0]}'
+                    f'{" large" if "111" in r["workload"] else ""}: {r["quantity"]} ({r["unit"]})',
                     (r["measured"], r["predicted"]), fontsize=6, xytext=(4, -8), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")

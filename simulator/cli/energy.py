@@ -60,11 +60,11 @@ def cmd_validate(args) -> int:
 
 
 def validation_table(data: dict) -> str:
-    rows = [f"  {'workload':<36}{'quantity':<38}{'measured':>10}{'predicted (low-high)':>30}"]
+    rows = [f"  {'workload':<52}{'quantity':<38}{'measured':>10}{'predicted (low-high)':>30}"]
     for r in data["rows"]:
         m = "-" if r["measured"] is None else f"{r['measured']:.3g}"
         p = f"{r['predicted']:.3g} ({r['predicted_low']:.3g}-{r['predicted_high']:.3g})"
-        rows.append(f"  {r['workload'][:35]:<36}{r['quantity'][:37]:<38}{m:>10}{p:>30}")
+        rows.append(f"  {r['workload'][:51]:<52}{r['quantity'][:37]:<38}{m:>10}{p:>30}")
     return "validation (" + data["chip"] + "):\n" + "\n".join(rows)
 
 
