@@ -9,7 +9,7 @@ Two regimes, both per token (one time step of one sample):
   throughput-bound, time per token = FLOPs per token / (peak x utilisation), energy = power_batched x time.
 
 FLOPs per token come from the counts' dense-ANN form (every synapse and mode every step); the FFT form
-replaces the recurrence by a convolution of ~3 FFTs of length 2L per state channel. Figures and their
+replaces the recurrence by one kernel per channel (the modes summed) and ~3 FFTs of length 2L per channel. Figures and their
 ranges are in energy/platforms.toml; the CPU's operator latency and FLOP rate are measured on this
 machine (benchmarks/cpu_regimes.py -> benchmarks/results/cpu_regimes.json) when that file exists.
 """
@@ -67,7 +67,9 @@ def flops_per_token(counts: dict) -> dict:
             modes = layer["modes"] * counts["network"]["directions"]
             real = need(layer, "state") == "real"
             rec += modes * (4 if real else 16)          # s = a s + b u and readout: 2 or 8 real mult+add pairs
-            conv += modes * (3 * FFT_FLOPS * math.log2(2 * L) + (2 if real else 8))
+            # convolution form: the modes' kernels summed into one kernel per channel (amortised over the
+            # sequence: a few FLOPs per mode and token), then per channel an FFT of input and kernel and an inverse
+            conv += modes * (2 if real else 8) + layer["neurons"] * 3 * FFT_FLOPS * math.log2(2 * L)
             rec += 4 * layer["neurons"]                  # D skip, activation
             conv += 4 * layer["neurons"]
     return {"recurrent": rec, "convolution": conv, "operators": blocks * OPS_PER_BLOCK + OPS_OUTSIDE}
