@@ -52,7 +52,9 @@ def cmd_validate(args) -> int:
     from energy.validation import WORKLOADS, run_validation
     from simulator.cli.energy_workloads import all_counts
     from simulator.output_files import check_writable_dir
-    out = check_writable_dir(args.out or str(Path(__file__).resolve().parents[2] / "docs"))
+    docs = Path(__file__).resolve().parents[2] / "docs"       # the repository's docs/, in a checkout
+    default = docs if (docs / "energy-model.md").exists() else Path("energy-validation")
+    out = check_writable_dir(args.out or str(default))
     data = run_validation(all_counts(WORKLOADS, reduced=args.reduced), out, reduced=args.reduced)
     print(validation_table(data))
     print("wrote " + ", ".join(data["files"]))
@@ -102,7 +104,7 @@ def register(sub) -> None:
                    help="comma-separated chip names or chip .toml paths (default: the whole catalogue: "
                         "loihi,loihi2,truenorth,spinnaker,spinnaker2,cmos45-fp32,cmos45-int8,cpu,gpu)")
     p.add_argument("--out", default=None, help="directory for energy.json/.md/.html and figures (default "
-                   "energy-report; with --validate: the repository's docs/)")
+                   "energy-report; with --validate: the repository's docs/, or ./energy-validation outside a checkout)")
     p.add_argument("--mapping", default="packed", help="neuromorphic chips: packed (fewest cores, default), spread "
                    "(every core of the chips used: lowest latency) or N (a total core count)")
     p.add_argument("--validate", action="store_true", help="instead of a checkpoint: build the validation "
