@@ -19,7 +19,7 @@ import numpy as np
 from simulator import jit_cache
 from simulator.fused import pieces
 
-TB = 32   # steps per time block (benchmarks/engine.py measures the choice)
+TB = 32   # steps per time block (benchmarks/fused.py --tb measures the choice)
 
 
 @dataclass(frozen=True)
