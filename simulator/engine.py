@@ -16,7 +16,7 @@ from models.spec import Network
 from simulator import fused, kernels
 from simulator.compiled import CompiledNetwork, compile_network
 from simulator.counting import Counter
-from simulator.recording import RunResult, SpikeEvents
+from simulator.recording import RunResult, SpikeEvents, SpikeMasks
 
 ENGINES = ("event", "dense")
 
@@ -52,7 +52,7 @@ class Simulation:
         self.record_pre = record_pre
         self.trace_neurons = None if trace_neurons is None else np.asarray(trace_neurons, np.int64)
         self.sample_offset = sample_offset
-        self.spikes: list[list[SpikeEvents]] = [[] for _ in cn.layers]
+        self.spikes: list[list[SpikeMasks]] = [[] for _ in cn.layers]
         self.pre: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.traces: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
@@ -135,10 +135,9 @@ class Simulation:
         if layer.residual:
             c("residual_adds", slots)
 
-    def _events(self, spikes: np.ndarray, t_offset: int) -> SpikeEvents:
-        per_sample = np.zeros(spikes.shape[0], np.int64)
-        s, t, n, v = kernels.events_from_dense(spikes, per_sample)
-        return SpikeEvents(s + np.int32(self.sample_offset), t + np.int32(t_offset), n, v)
+    def _events(self, spikes: np.ndarray, t_offset: int) -> SpikeMasks:
+        """A chunk's spikes as bit masks; the chunks of a layer are joined along time in result()."""
+        return SpikeMasks.from_dense(spikes, self.sample_offset)
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         cn, st = self.cn, self.state
@@ -168,21 +167,12 @@ class Simulation:
         cat = lambda parts: np.concatenate(parts, axis=1)  # noqa: E731  (chunks along time)
         return RunResult(
             logits=self.logits(),
-            spikes=[SpikeEvents.concat(_sort(p)) if p else SpikeEvents.empty() for p in self.spikes],
+            spikes=[SpikeMasks.concat_steps(p) if p else SpikeEvents.empty() for p in self.spikes],
             counts=self.counter.per_sample(),
             timesteps=self.state.steps, channels=self.cn.H,
             pre=[cat(p) for p in self.pre] if self.record_pre else None,
             traces={i: cat(p) for i, p in enumerate(self.traces)} if self.trace_neurons is not None else {},
             trace_neurons=self.trace_neurons)
-
-
-def _sort(parts: list[SpikeEvents]) -> list[SpikeEvents]:
-    """Chunks come in time order; order events by (sample, t, neuron) as SpikeEvents promises."""
-    if len(parts) <= 1:
-        return parts  # one chunk: np.nonzero already gave (sample, t, neuron) order
-    ev = SpikeEvents.concat(parts)
-    order = np.lexsort((ev.neuron, ev.t, ev.sample))
-    return [SpikeEvents(ev.sample[order], ev.t[order], ev.neuron[order], ev.value[order])]
 
 
 class Stream:

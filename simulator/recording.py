@@ -29,9 +29,13 @@ class SpikeEvents:
 
     @classmethod
     def concat(cls, parts: list["SpikeEvents"]) -> "SpikeEvents":
+        """Events of consecutive, disjoint sample ranges, in order (bit masks stay bit masks)."""
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("sample", "t", "neuron", "value")))
+        if all(isinstance(p, SpikeMasks) for p in parts) and len({p.pos.shape[1:] for p in parts}) == 1:
+            return SpikeMasks.concat_samples(parts)
+        return SpikeEvents(*(np.concatenate([getattr(p, f) for p in parts])
+                             for f in ("sample", "t", "neuron", "value")))
 
     def __len__(self) -> int:
         return int(self.sample.size)
@@ -44,6 +48,68 @@ class SpikeEvents:
     def of_sample(self, i: int) -> "SpikeEvents":
         m = self.sample == i
         return SpikeEvents(self.sample[m], self.t[m], self.neuron[m], self.value[m])
+
+
+class SpikeMasks(SpikeEvents):
+    """Spike events kept as bit masks, 1 bit per (sample, step, neuron) slot and one mask per sign: 1/64 of
+    the memory of event lists at 50 % firing. The event arrays (sample, t, neuron, value) are built when first
+    read, so a run that only counts never builds them."""
+
+    def __init__(self, pos: np.ndarray, neg: np.ndarray | None, H: int, sample_offset: int = 0):
+        self.pos, self.neg, self.H, self.sample_offset = pos, neg, H, sample_offset   # (B, L, ceil(H / 8)) uint8
+        self._events: SpikeEvents | None = None
+
+    @classmethod
+    def from_dense(cls, spikes: np.ndarray, sample_offset: int = 0) -> "SpikeMasks":
+        """From a dense (samples, L, H) array of -1/0/1."""
+        neg = np.packbits(spikes < 0, axis=2) if spikes.size and spikes.min() < 0 else None
+        return cls(np.packbits(spikes > 0, axis=2), neg, spikes.shape[2], sample_offset)
+
+    @classmethod
+    def concat_samples(cls, parts: list["SpikeMasks"]) -> "SpikeMasks":
+        cat = lambda ms: np.concatenate(ms, axis=0)  # noqa: E731
+        negs = [p.neg if p.neg is not None else np.zeros_like(p.pos) for p in parts]
+        neg = cat(negs) if any(p.neg is not None for p in parts) else None
+        return cls(cat([p.pos for p in parts]), neg, parts[0].H, parts[0].sample_offset)
+
+    @classmethod
+    def concat_steps(cls, parts: list["SpikeMasks"]) -> "SpikeMasks":
+        """Chunks of the same samples, in time order."""
+        negs = [p.neg if p.neg is not None else np.zeros_like(p.pos) for p in parts]
+        neg = np.concatenate(negs, axis=1) if any(p.neg is not None for p in parts) else None
+        return cls(np.concatenate([p.pos for p in parts], axis=1), neg, parts[0].H, parts[0].sample_offset)
+
+    def to_dense(self, samples: int | None = None, L: int | None = None, H: int | None = None) -> np.ndarray:
+        out = np.unpackbits(self.pos, axis=2, count=self.H).astype(np.int8)
+        if self.neg is not None:
+            out -= np.unpackbits(self.neg, axis=2, count=self.H).astype(np.int8)
+        if samples is None:
+            return out
+        full = np.zeros((samples, L, H), np.int8)
+        n = out.shape[0]
+        full[self.sample_offset:self.sample_offset + n, :out.shape[1], :out.shape[2]] = out
+        return full
+
+    def _built(self) -> SpikeEvents:
+        if self._events is None:
+            self._events = SpikeEvents.from_dense(self.to_dense(), self.sample_offset)
+        return self._events
+
+    sample = property(lambda self: self._built().sample)
+    t = property(lambda self: self._built().t)
+    neuron = property(lambda self: self._built().neuron)
+    value = property(lambda self: self._built().value)
+
+    def __len__(self) -> int:
+        n = int(np.unpackbits(self.pos).sum())
+        return n + (0 if self.neg is None else int(np.unpackbits(self.neg).sum()))
+
+    def of_sample(self, i: int) -> SpikeEvents:
+        k = i - self.sample_offset
+        if not 0 <= k < self.pos.shape[0]:
+            return SpikeEvents.empty()
+        one = SpikeMasks(self.pos[k:k + 1], None if self.neg is None else self.neg[k:k + 1], self.H, i)
+        return one._built()
 
 
 @dataclass
