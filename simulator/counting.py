@@ -12,7 +12,10 @@ from simulator.parts import changed
 
 FIELDS = ("mode_updates", "real_mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs",
           "messages", "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
-          "max_reductions", "residual_adds", "dense_macs")
+          "max_reductions", "residual_adds", "dense_macs", "saturations")
+# Not an operation: values that did not fit their width in a fixed-point run (0 in float). Reported in the
+# summary's precision section, left out of the counts document that energy/ reads.
+NOT_OPERATIONS = ("saturations",)
 
 
 class Counter:
@@ -68,7 +71,8 @@ def counts_report(net, result, compiled=None) -> dict:
     from simulator.compiled import compile_network
     cn = compiled or compile_network(net)
     H = net.H
-    tot = totals(result.counts)
+    tot = {layer: {f: v for f, v in fields.items() if f not in NOT_OPERATIONS}
+           for layer, fields in totals(result.counts).items()}
     layers = [{"name": "encoder", "kind": net.encoder.kind, "neurons": H, "modes": 0,
                "synapses": int(net.encoder.weight.size) if net.encoder.kind == "linear" else 0,
                "fan_out": H if net.encoder.kind == "linear" else 0, "needs": {}, "counts": tot["encoder"]}]

@@ -1,0 +1,309 @@
+"""Diagonal SSMs (s4d complex, s4d_real) in integer fixed point.
+
+Coefficients Ab, Bb, C, D get `coef_bits` significant bits with a power-of-two exponent per tensor (quantised
+by the precision's weight rounding); the state is `state_bits` wide at the calibrated scale. Per step and mode
+
+    s = commit_state( rshift( Ab*s + align(Bb*u), f_A ) )              align: to the frac of Ab*s
+    y = commit_message( rshift( 2 Re(sum_n C*s) + align(D*u) (+ backward), f_C + f_s - f_y ) )
+
+all products and sums in int64. A channel whose state is exactly zero and whose input is zero stays zero and
+adds nothing, so the event engine skips it and still computes the same bits as the dense engine.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from models.discretize import discretize
+from models.parts import S4D, S4DReal
+from simulator.fixed_point import commit, commit_tensor, limits, quantise, rshift, weight_frac
+from simulator.parts.base import Context, runs
+from simulator.parts.s4d import S4DRun
+from simulator.parts.s4d_real import S4DRealRun
+
+
+class _FixedDiagonal:
+    """Shared by the complex and real forms: coefficient quantisation, state, commit of y, calibration."""
+
+    def _quantise(self, ab, bb, c, d, ctx: Context):
+        fx = ctx.fixed
+        p = fx.precision
+        self.fx, self.prec = fx, p
+        bits = p.coef_bits + 1                          # coef_bits significant bits and a sign
+        self.f_a = weight_frac(np.concatenate([ab.real.ravel(), ab.imag.ravel()]), bits)
+        self.f_b = weight_frac(np.concatenate([bb.real.ravel(), bb.imag.ravel()]), bits)
+        self.f_c = weight_frac(np.concatenate([c.real.ravel(), c.imag.ravel()]), bits)
+        self.f_d = weight_frac(d, bits)
+        q = lambda a, f: quantise(a, f, p.weight_rounding, bits)  # noqa: E731
+        self.qa = (q(ab.real, self.f_a), q(ab.imag, self.f_a))
+        self.qb = (q(bb.real, self.f_b), q(bb.imag, self.f_b))
+        self.qc = (q(c.real, self.f_c), q(c.imag, self.f_c))
+        self.qd = q(d, self.f_d)
+        self.f_s = fx.frac("ssm.state", p.state_bits)
+        self.f_u, self.f_y = fx.f_z, fx.f_y
+        # Bb*u (frac f_b + f_u) aligned to Ab*s (frac f_a + f_s); D*u (f_d + f_u) aligned to C*s (f_c + f_s)
+        self.k_b = self.f_b + self.f_u - (self.f_a + self.f_s)
+        self.k_d = self.f_d + self.f_u - (self.f_c + self.f_s)
+        self.s_lo, self.s_hi = limits(p.state_bits)
+
+    def _commit_y(self, acc: np.ndarray):
+        return commit_tensor(acc, self.f_c + self.f_s - self.f_y, self.prec, self.prec.message_bits)
+
+    def count(self, c, Lc: int, slots: int, work) -> None:
+        super().count(c, Lc, slots, work[:2])
+        c("saturations", work[2])
+
+
+@runs(S4D, "fixed")
+class FixedS4DRun(_FixedDiagonal, S4DRun):
+    def __init__(self, part: S4D, ctx: Context):
+        super().__init__(part, Context(dtype=np.float64, disc=ctx.disc, message=ctx.message))
+        d = discretize(part, ctx.disc)
+        self._quantise(d.Ab, d.Bb, d.C, d.D, ctx)
+        self.dtype = np.int64
+
+    def run(self, u: np.ndarray, st, event: bool):
+        B = u.shape[0]
+        acc = np.zeros(u.shape, np.int64)
+        fwd = np.zeros((B, 3), np.int64)
+        sats = np.zeros(B, np.int64)
+        (ar, ai), (br, bi), (cr, ci) = self.qa, self.qb, self.qc
+        m = self.fx.mode
+        fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.k_b, self.k_d, m, self.s_lo,
+                      self.s_hi, self.prec.saturate, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd, sats)
+        bwd = np.zeros((B, 1), np.int64)
+        if self.directions == 2:
+            fixed_backward(u, ar, ai, br, bi, cr[1], ci[1], self.f_a, self.k_b, m, self.s_lo, self.s_hi,
+                           self.prec.saturate, event, acc, bwd, sats)
+        y, ysat = self._commit_y(acc)
+        return y, (fwd, bwd, sats + ysat)
+
+    @staticmethod
+    def internal_ranges(part: S4D, disc: str, probe: dict) -> dict:
+        d = discretize(part, disc)
+        return {"ssm.state": _state_max(d.Ab, d.Bb, probe["z"], d.C.shape[0] == 2)}
+
+
+@runs(S4DReal, "fixed")
+class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
+    def __init__(self, part: S4DReal, ctx: Context):
+        super().__init__(part, Context(dtype=np.float64, disc=ctx.disc, message=ctx.message))
+        d = part.discrete(ctx.disc)
+        self._quantise(np.asarray(d.Ab, complex), np.asarray(d.Bb, complex), np.asarray(part.C, complex),
+                       part.D, ctx)
+        self.dtype = np.int64
+
+    def new_state(self, batch: int):
+        st = super().new_state(batch)
+        st.s = st.s.astype(np.int64)
+        st.u_prev = st.u_prev.astype(np.int64)
+        return st
+
+    def run(self, u: np.ndarray, st, event: bool):
+        B = u.shape[0]
+        acc = np.zeros(u.shape, np.int64)
+        fwd = np.zeros((B, 3), np.int64)
+        sats = np.zeros(B, np.int64)
+        m = self.fx.mode
+        fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.k_b, self.k_d, m,
+                           self.s_lo, self.s_hi, self.prec.saturate, st.s, st.u_prev, st.zero, event, acc, fwd,
+                           sats)
+        bwd = np.zeros((B, 1), np.int64)
+        if self.directions == 2:
+            fixed_real_backward(u, self.qa[0], self.qb[0], self.qc[0][1], self.f_a, self.k_b, m, self.s_lo,
+                                self.s_hi, self.prec.saturate, event, acc, bwd, sats)
+        y, ysat = self._commit_y(acc)
+        return y, (fwd, bwd, sats + ysat)
+
+    @staticmethod
+    def internal_ranges(part: S4DReal, disc: str, probe: dict) -> dict:
+        d = part.discrete(disc)
+        return {"ssm.state": _state_max(np.asarray(d.Ab, complex), np.asarray(d.Bb, complex), probe["z"],
+                                        part.C.shape[0] == 2)}
+
+
+def _state_max(ab: np.ndarray, bb: np.ndarray, z: np.ndarray, backward: bool) -> float:
+    """max |Re s|, |Im s| of the float64 recurrence on calibration inputs z (B, L, H), both directions."""
+    B, L, H = z.shape
+    m = 0.0
+    for direction in ((0,) if not backward else (0, 1)):
+        s = np.zeros((B, H, ab.shape[1]), complex)
+        steps = range(L) if direction == 0 else range(L - 1, -1, -1)
+        for t in steps:
+            s = ab * s + bb * z[:, t, :, None]
+            m = max(m, float(np.abs(s.real).max()), float(np.abs(s.imag).max()))
+    return m
+
+
+@njit(cache=True, parallel=True)
+def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, mode, lo, hi, sat, s_re, s_im, u_prev, zero, event,
+                  acc, counts, sats):
+    """Forward recurrence in integers; acc[b, t, h] += 2 Re(sum_n C s_t) + align(D u_t) at frac f_c + f_s.
+    counts (B, 3) as the float kernel's: mode updates, channel updates, input messages."""
+    B, L, H = u.shape
+    n2 = ar.shape[1]
+    for b in prange(B):
+        modes = 0
+        chans = 0
+        msgs = 0
+        nsat = 0
+        sr = np.empty(n2, np.int64)
+        si = np.empty(n2, np.int64)
+        for h in range(H):
+            last = u_prev[b, h]
+            for n in range(n2):
+                sr[n] = s_re[b, h, n]
+                si[n] = s_im[b, h, n]
+            is_zero = zero[b, h]
+            for t in range(L):
+                x = u[b, t, h]
+                if x != last:
+                    msgs += 1
+                    last = x
+                if is_zero:
+                    if x == 0:
+                        if event:
+                            continue
+                    else:
+                        is_zero = False
+                if not is_zero:
+                    modes += n2
+                    chans += 1
+                yacc = 0
+                for n in range(n2):
+                    re = ar[h, n] * sr[n] - ai[h, n] * si[n] + rshift(br[h, n] * x, k_b, mode)
+                    im = ar[h, n] * si[n] + ai[h, n] * sr[n] + rshift(bi[h, n] * x, k_b, mode)
+                    v, s1 = commit(rshift(re, f_a, mode), lo, hi, sat)
+                    w, s2 = commit(rshift(im, f_a, mode), lo, hi, sat)
+                    sr[n] = v
+                    si[n] = w
+                    nsat += s1 + s2
+                    yacc += cr[h, n] * v - ci[h, n] * w
+                acc[b, t, h] += 2 * yacc + rshift(d[h] * x, k_d, mode)
+            for n in range(n2):
+                s_re[b, h, n] = sr[n]
+                s_im[b, h, n] = si[n]
+            u_prev[b, h] = last
+            zero[b, h] = is_zero
+        counts[b, 0] += modes
+        counts[b, 1] += chans
+        counts[b, 2] += msgs
+        sats[b] += nsat
+
+
+@njit(cache=True, parallel=True)
+def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, mode, lo, hi, sat, event, acc, counts, sats):
+    """r_t = Ab r_t+1 + Bb u_t (r_L = 0); acc_t += 2 Re(sum_n C1 r_t+1). counts (B, 1): mode updates."""
+    B, L, H = u.shape
+    n2 = ar.shape[1]
+    for b in prange(B):
+        modes = 0
+        nsat = 0
+        rr = np.empty(n2, np.int64)
+        ri = np.empty(n2, np.int64)
+        for h in range(H):
+            for n in range(n2):
+                rr[n] = 0
+                ri[n] = 0
+            is_zero = True
+            for t in range(L - 1, -1, -1):
+                x = u[b, t, h]
+                skip = is_zero and x == 0
+                if skip and event:
+                    continue
+                yacc = 0
+                for n in range(n2):
+                    yacc += cr[h, n] * rr[n] - ci[h, n] * ri[n]
+                acc[b, t, h] += 2 * yacc
+                if not skip:
+                    modes += n2
+                    is_zero = False
+                for n in range(n2):
+                    re = ar[h, n] * rr[n] - ai[h, n] * ri[n] + rshift(br[h, n] * x, k_b, mode)
+                    im = ar[h, n] * ri[n] + ai[h, n] * rr[n] + rshift(bi[h, n] * x, k_b, mode)
+                    v, s1 = commit(rshift(re, f_a, mode), lo, hi, sat)
+                    w, s2 = commit(rshift(im, f_a, mode), lo, hi, sat)
+                    rr[n] = v
+                    ri[n] = w
+                    nsat += s1 + s2
+        counts[b, 0] += modes
+        sats[b] += nsat
+
+
+@njit(cache=True, parallel=True)
+def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, mode, lo, hi, sat, s, u_prev, zero, event, acc, counts, sats):
+    """Real modes: s = commit(rshift(Ab s + align(Bb u), f_a)); acc += 2 sum_n C s + align(D u)."""
+    B, L, H = u.shape
+    n2 = a.shape[1]
+    for b in prange(B):
+        modes = 0
+        chans = 0
+        msgs = 0
+        nsat = 0
+        sr = np.empty(n2, np.int64)
+        for h in range(H):
+            last = u_prev[b, h]
+            for n in range(n2):
+                sr[n] = s[b, h, n]
+            is_zero = zero[b, h]
+            for t in range(L):
+                x = u[b, t, h]
+                if x != last:
+                    msgs += 1
+                    last = x
+                if is_zero:
+                    if x == 0:
+                        if event:
+                            continue
+                    else:
+                        is_zero = False
+                if not is_zero:
+                    modes += n2
+                    chans += 1
+                yacc = 0
+                for n in range(n2):
+                    v, s1 = commit(rshift(a[h, n] * sr[n] + rshift(bb[h, n] * x, k_b, mode), f_a, mode), lo, hi, sat)
+                    sr[n] = v
+                    nsat += s1
+                    yacc += c[h, n] * v
+                acc[b, t, h] += 2 * yacc + rshift(d[h] * x, k_d, mode)
+            for n in range(n2):
+                s[b, h, n] = sr[n]
+            u_prev[b, h] = last
+            zero[b, h] = is_zero
+        counts[b, 0] += modes
+        counts[b, 1] += chans
+        counts[b, 2] += msgs
+        sats[b] += nsat
+
+
+@njit(cache=True, parallel=True)
+def fixed_real_backward(u, a, bb, c, f_a, k_b, mode, lo, hi, sat, event, acc, counts, sats):
+    B, L, H = u.shape
+    n2 = a.shape[1]
+    for b in prange(B):
+        modes = 0
+        nsat = 0
+        rr = np.empty(n2, np.int64)
+        for h in range(H):
+            for n in range(n2):
+                rr[n] = 0
+            is_zero = True
+            for t in range(L - 1, -1, -1):
+                x = u[b, t, h]
+                skip = is_zero and x == 0
+                if skip and event:
+                    continue
+                yacc = 0
+                for n in range(n2):
+                    yacc += c[h, n] * rr[n]
+                acc[b, t, h] += 2 * yacc
+                if not skip:
+                    modes += n2
+                    is_zero = False
+                for n in range(n2):
+                    v, s1 = commit(rshift(a[h, n] * rr[n] + rshift(bb[h, n] * x, k_b, mode), f_a, mode), lo, hi, sat)
+                    rr[n] = v
+                    nsat += s1
+        counts[b, 0] += modes
+        sats[b] += nsat
