@@ -43,6 +43,11 @@ class CompiledNetwork:
         """Fixed point: the encoder's integer sums committed as messages (saturations counted by c)."""
         return u if self.fixed is None else self.fixed.commit_encoder(u, c)
 
+    def y_scale(self, li: int) -> float:
+        """What one unit of block li's SSM output y is worth (1.0 in float; 2^-f_y in fixed point)."""
+        sc = self.layers[li].scales
+        return 1.0 if sc is None else 2.0 ** -sc.f_y
+
     @property
     def out_scale(self) -> float:
         """What one unit of the last block's output is worth (1.0 in float; 2^-f in fixed point)."""

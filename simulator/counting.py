@@ -65,9 +65,11 @@ def totals(per_sample: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, 
     return {layer: {f: int(v.sum()) for f, v in fields.items()} for layer, fields in per_sample.items()}
 
 
-def counts_report(net, result, compiled=None) -> dict:
+def counts_report(net, result, compiled=None, precision=None) -> dict:
     """The counts document that energy/ reads (schema: docs/operation-counts.md): per layer the counted
-    primitives, the sizes mapping needs, and the parts' hardware needs as facts (no layer-kind names)."""
+    primitives, the sizes mapping needs, and the parts' hardware needs as facts (no layer-kind names).
+    A fixed-point run (precision: its FixedPoint) adds the width of the messages its layers send
+    (needs['message_bits'])."""
     from simulator.compiled import compile_network
     cn = compiled or compile_network(net)
     H = net.H
@@ -81,6 +83,8 @@ def counts_report(net, result, compiled=None) -> dict:
         for part in block.parts().values():
             for key, value in part.needs().items():
                 needs[key] = sorted(set(needs.get(key, [])) | set(value)) if isinstance(value, list) else value
+        if precision is not None:
+            needs["message_bits"] = precision.precision.message_bits
         layers.append({"name": f"layer{i}", "kind": "ssm", "neurons": H, "modes": run.ssm.modes_per_layer(H),
                        "synapses": run.mixing.synapses, "fan_out": run.mixing.width, "needs": needs,
                        "counts": tot[f"layer{i}"]})

@@ -57,6 +57,7 @@ class BlockRunners:
     mixing: object
     residual: bool
     join_fixed: object | None = None   # fixed point: the residual sum h + out, aligned and saturated
+    scales: object | None = None       # fixed point: the block's BlockScales (fractional bits of its tensors)
 
     def join(self, h: np.ndarray, out: np.ndarray, c) -> np.ndarray:
         """The block output without a postnorm: h + out (residual) or out. c: the layer's count adder."""
@@ -69,7 +70,7 @@ def block_runners(block, dtype: type, disc: str, fixed=None) -> BlockRunners:
     ctx = Context(dtype=dtype, disc=disc, message=block.activation.MESSAGE, fixed=fixed)
     return BlockRunners(norm=None if block.norm is None else runner(block.norm, ctx), ssm=runner(block.ssm, ctx),
                         activation=runner(block.activation, ctx), mixing=runner(block.mixing, ctx),
-                        residual=block.residual, join_fixed=None if fixed is None else fixed.join)
+                        residual=block.residual, join_fixed=None if fixed is None else fixed.join, scales=fixed)
 
 
 def changed(a: np.ndarray, prev: np.ndarray) -> np.ndarray:
