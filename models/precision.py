@@ -40,7 +40,8 @@ class Precision:
 
     def __post_init__(self):
         where = f"precision {self.name!r}"
-        for key, low, high in (("weight_bits", 2, 24), ("state_bits", 2, 48), ("message_bits", 1, 48),
+        # The engine holds state, messages and coefficients in 32-bit integers (products in 64 bits).
+        for key, low, high in (("weight_bits", 2, 16), ("state_bits", 2, 32), ("message_bits", 1, 32),
                                ("coef_bits", 2, 24), ("lut_bits", 2, 16)):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:

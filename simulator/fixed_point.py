@@ -88,6 +88,19 @@ def rshift(x, k, mode):
 
 
 @njit(cache=True, inline="always")
+def rshift_nb(x, k, trunc):
+    """rshift for k >= 0 without a branch (vectorises): trunc = -1 rounds toward zero, 0 floors."""
+    return (x + ((x >> 63) & trunc & ((np.int64(1) << k) - 1))) >> k
+
+
+@njit(cache=True, inline="always")
+def clamp(x, lo, hi):
+    """(x saturated to [lo, hi], 1 if it did not fit), without a branch."""
+    v = min(max(x, lo), hi)
+    return v, np.int64(v != x)
+
+
+@njit(cache=True, inline="always")
 def commit(x, lo, hi, saturate):
     """(value, 1 if it did not fit): saturate at [lo, hi], or wrap in two's complement of that width."""
     if lo <= x <= hi:
@@ -138,6 +151,11 @@ class BlockScales:
     @property
     def mode(self) -> int:
         return MODES[self.precision.rounding]
+
+    @property
+    def trunc(self) -> int:
+        """The branch-free kernels' rounding mask: -1 truncates toward zero, 0 floors."""
+        return -1 if self.precision.rounding == "truncate" else 0
 
     def frac(self, name: str, bits: int | None = None) -> int:
         return frac_for(self.internal.get(name, 0.0), bits or self.precision.state_bits)

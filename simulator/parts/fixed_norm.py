@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from models.parts import BatchNorm, LayerNorm
-from simulator.fixed_point import commit, commit_tensor, limits, quantise, rshift, weight_frac
+from simulator.fixed_point import clamp, commit, commit_tensor, limits, quantise, rshift_nb, weight_frac
 from simulator.parts.base import Context, runs
 from simulator.parts.norm import BatchNormRun, LayerNormRun
 
@@ -62,19 +62,23 @@ class FixedBatchNormRun(_Counted, BatchNormRun):
         self.q_g = quantise(g, self.f_g, p.weight_rounding, p.coef_bits + 1)
         self.dtype = np.int64
 
-    def _affine(self, x: np.ndarray, f_x: int, f_o: int) -> np.ndarray:
-        q_c = quantise(self.c, f_x + self.f_g, self.prec.weight_rounding)
-        acc = np.empty(x.shape, np.int64)
-        int_affine(np.ascontiguousarray(x, np.int64), self.q_g, q_c, acc)
-        out, self.last_sat = commit_tensor(acc, f_x + self.f_g - f_o, self.prec, self.prec.message_bits)
-        return out
+    def _affine(self, h, out, f_h: int, f_o: int, residual: bool, f_next: int) -> np.ndarray:
+        """commit(((h << a) + (out << b)) * g + c) in one pass; h is ignored without a residual."""
+        g = max(f_h, f_o) if residual else f_o
+        q_c = quantise(self.c, g + self.f_g, self.prec.weight_rounding)
+        res = np.empty(out.shape, np.int64)
+        lo, hi = limits(self.prec.message_bits)
+        self.last_sat = np.zeros(out.shape[0], np.int64)
+        k = g + self.f_g - f_next
+        residual_affine(h if residual else out, out, residual, g - f_h, g - f_o, self.q_g, q_c, max(0, -k),
+                        max(0, k), self.fx.trunc, lo, hi, self.prec.saturate, res, self.last_sat)
+        return res
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        return self._affine(x, self.fx.f_in, self.fx.f_z)
+        return self._affine(x, x, self.fx.f_in, self.fx.f_in, False, self.fx.f_z)
 
     def add_and_norm(self, h: np.ndarray, out: np.ndarray, residual: bool) -> np.ndarray:
-        x, f = _aligned_sum(h, out, self.fx.f_in, self.fx.f_out, residual)
-        return self._affine(x, f, self.fx.f_next)
+        return self._affine(h, out, self.fx.f_in, self.fx.f_out, residual, self.fx.f_next)
 
     @staticmethod
     def internal_ranges(part, disc: str, probe: dict) -> dict:
@@ -109,13 +113,26 @@ class FixedLayerNormRun(_Counted, LayerNormRun):
         return {}
 
 
-@njit(cache=True, parallel=True)
-def int_affine(x, g, c, out):
-    B, L, H = x.shape
-    for b in prange(B):
+@njit(cache=True)
+def residual_affine(h, out, residual, sh, so, g, c, left, right, trunc, lo, hi, sat, res, sats):
+    """res = commit(rshift((((h << sh) + (out << so)) or (out << so)) * g + c, right) << left), per channel.
+    Serial and fused, like the float kernel (memory-bound: a parallel region only waits)."""
+    B, L, H = out.shape
+    for b in range(B):
+        n = np.int64(0)
         for t in range(L):
-            for h in range(H):
-                out[b, t, h] = x[b, t, h] * g[h] + c[h]
+            for j in range(H):
+                x = np.int64(out[b, t, j]) << so
+                if residual:
+                    x += np.int64(h[b, t, j]) << sh
+                v = rshift_nb((x * g[j] + c[j]) << left, right, trunc)
+                if sat:
+                    w, s = clamp(v, lo, hi)
+                else:
+                    w, s = commit(v, lo, hi, False)
+                res[b, t, j] = w
+                n += s
+        sats[b] += n
 
 
 @njit(cache=True, inline="always")

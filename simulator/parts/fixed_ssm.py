@@ -16,7 +16,7 @@ from numba import njit, prange
 
 from models.discretize import discretize
 from models.parts import S4D, S4DReal
-from simulator.fixed_point import commit, commit_tensor, limits, quantise, rshift, weight_frac
+from simulator.fixed_point import clamp, commit, commit_tensor, limits, quantise, rshift_nb, weight_frac
 from simulator.parts.base import Context, runs
 from simulator.parts.s4d import S4DRun
 from simulator.parts.s4d_real import S4DRealRun
@@ -34,7 +34,7 @@ class _FixedDiagonal:
         self.f_b = weight_frac(np.concatenate([bb.real.ravel(), bb.imag.ravel()]), bits)
         self.f_c = weight_frac(np.concatenate([c.real.ravel(), c.imag.ravel()]), bits)
         self.f_d = weight_frac(d, bits)
-        q = lambda a, f: quantise(a, f, p.weight_rounding, bits)  # noqa: E731
+        q = lambda a, f: quantise(a, f, p.weight_rounding, bits).astype(np.int32)  # noqa: E731
         self.qa = (q(ab.real, self.f_a), q(ab.imag, self.f_a))
         self.qb = (q(bb.real, self.f_b), q(bb.imag, self.f_b))
         self.qc = (q(c.real, self.f_c), q(c.imag, self.f_c))
@@ -62,13 +62,18 @@ class FixedS4DRun(_FixedDiagonal, S4DRun):
         self._quantise(d.Ab, d.Bb, d.C, d.D, ctx)
         self.dtype = np.int64
 
+    def new_state(self, batch: int):
+        st = super().new_state(batch)
+        st.s_re, st.s_im = st.s_re.astype(np.int32), st.s_im.astype(np.int32)
+        return st
+
     def run(self, u: np.ndarray, st, event: bool):
         B = u.shape[0]
         acc = np.zeros(u.shape, np.int64)
         fwd = np.zeros((B, 3), np.int64)
         sats = np.zeros(B, np.int64)
         (ar, ai), (br, bi), (cr, ci) = self.qa, self.qb, self.qc
-        m = self.fx.mode
+        m = self.fx.trunc
         fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.k_b, self.k_d, m, self.s_lo,
                       self.s_hi, self.prec.saturate, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd, sats)
         bwd = np.zeros((B, 1), np.int64)
@@ -95,7 +100,7 @@ class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
 
     def new_state(self, batch: int):
         st = super().new_state(batch)
-        st.s = st.s.astype(np.int64)
+        st.s = st.s.astype(np.int32)
         st.u_prev = st.u_prev.astype(np.int64)
         return st
 
@@ -104,7 +109,7 @@ class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
         acc = np.zeros(u.shape, np.int64)
         fwd = np.zeros((B, 3), np.int64)
         sats = np.zeros(B, np.int64)
-        m = self.fx.mode
+        m = self.fx.trunc
         fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.k_b, self.k_d, m,
                            self.s_lo, self.s_hi, self.prec.saturate, st.s, st.u_prev, st.zero, event, acc, fwd,
                            sats)
@@ -136,19 +141,22 @@ def _state_max(ab: np.ndarray, bb: np.ndarray, z: np.ndarray, backward: bool) ->
 
 
 @njit(cache=True, parallel=True)
-def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, mode, lo, hi, sat, s_re, s_im, u_prev, zero, event,
+def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, sat, s_re, s_im, u_prev, zero, event,
                   acc, counts, sats):
     """Forward recurrence in integers; acc[b, t, h] += 2 Re(sum_n C s_t) + align(D u_t) at frac f_c + f_s.
-    counts (B, 3) as the float kernel's: mode updates, channel updates, input messages."""
+    counts (B, 3) as the float kernel's: mode updates, channel updates, input messages. Coefficients and state
+    are int32, products int64 (the shifts and clamps are branch-free, so the mode loop vectorises)."""
     B, L, H = u.shape
     n2 = ar.shape[1]
+    lb, rb = max(0, -k_b), max(0, k_b)
+    ld, rd = max(0, -k_d), max(0, k_d)
     for b in prange(B):
         modes = 0
         chans = 0
         msgs = 0
         nsat = 0
-        sr = np.empty(n2, np.int64)
-        si = np.empty(n2, np.int64)
+        sr = np.empty(n2, np.int32)
+        si = np.empty(n2, np.int32)
         for h in range(H):
             last = u_prev[b, h]
             for n in range(n2):
@@ -169,17 +177,30 @@ def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, mode, lo, hi, sat
                 if not is_zero:
                     modes += n2
                     chans += 1
-                yacc = 0
+                x64 = np.int64(np.int32(x))
+                yacc = np.int64(0)
+                ns = np.int64(0)
                 for n in range(n2):
-                    re = ar[h, n] * sr[n] - ai[h, n] * si[n] + rshift(br[h, n] * x, k_b, mode)
-                    im = ar[h, n] * si[n] + ai[h, n] * sr[n] + rshift(bi[h, n] * x, k_b, mode)
-                    v, s1 = commit(rshift(re, f_a, mode), lo, hi, sat)
-                    w, s2 = commit(rshift(im, f_a, mode), lo, hi, sat)
+                    a_r = np.int64(ar[h, n])
+                    a_i = np.int64(ai[h, n])
+                    s_r = np.int64(sr[n])
+                    s_i = np.int64(si[n])
+                    re = a_r * s_r - a_i * s_i + rshift_nb((np.int64(br[h, n]) * x64) << lb, rb, trunc)
+                    im = a_r * s_i + a_i * s_r + rshift_nb((np.int64(bi[h, n]) * x64) << lb, rb, trunc)
+                    re = rshift_nb(re, f_a, trunc)
+                    im = rshift_nb(im, f_a, trunc)
+                    if sat:
+                        v, s1 = clamp(re, lo, hi)
+                        w, s2 = clamp(im, lo, hi)
+                    else:
+                        v, s1 = commit(re, lo, hi, False)
+                        w, s2 = commit(im, lo, hi, False)
                     sr[n] = v
                     si[n] = w
-                    nsat += s1 + s2
-                    yacc += cr[h, n] * v - ci[h, n] * w
-                acc[b, t, h] += 2 * yacc + rshift(d[h] * x, k_d, mode)
+                    ns += s1 + s2
+                    yacc += np.int64(cr[h, n]) * v - np.int64(ci[h, n]) * w
+                nsat += ns
+                acc[b, t, h] += 2 * yacc + rshift_nb((np.int64(d[h]) * x64) << ld, rd, trunc)
             for n in range(n2):
                 s_re[b, h, n] = sr[n]
                 s_im[b, h, n] = si[n]
@@ -192,15 +213,16 @@ def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, mode, lo, hi, sat
 
 
 @njit(cache=True, parallel=True)
-def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, mode, lo, hi, sat, event, acc, counts, sats):
+def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, trunc, lo, hi, sat, event, acc, counts, sats):
     """r_t = Ab r_t+1 + Bb u_t (r_L = 0); acc_t += 2 Re(sum_n C1 r_t+1). counts (B, 1): mode updates."""
     B, L, H = u.shape
     n2 = ar.shape[1]
+    lb, rb = max(0, -k_b), max(0, k_b)
     for b in prange(B):
         modes = 0
         nsat = 0
-        rr = np.empty(n2, np.int64)
-        ri = np.empty(n2, np.int64)
+        rr = np.empty(n2, np.int32)
+        ri = np.empty(n2, np.int32)
         for h in range(H):
             for n in range(n2):
                 rr[n] = 0
@@ -211,18 +233,29 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, mode, lo, hi, sat, event
                 skip = is_zero and x == 0
                 if skip and event:
                     continue
-                yacc = 0
+                yacc = np.int64(0)
                 for n in range(n2):
-                    yacc += cr[h, n] * rr[n] - ci[h, n] * ri[n]
+                    yacc += np.int64(cr[h, n]) * np.int64(rr[n]) - np.int64(ci[h, n]) * np.int64(ri[n])
                 acc[b, t, h] += 2 * yacc
                 if not skip:
                     modes += n2
                     is_zero = False
+                x64 = np.int64(np.int32(x))
                 for n in range(n2):
-                    re = ar[h, n] * rr[n] - ai[h, n] * ri[n] + rshift(br[h, n] * x, k_b, mode)
-                    im = ar[h, n] * ri[n] + ai[h, n] * rr[n] + rshift(bi[h, n] * x, k_b, mode)
-                    v, s1 = commit(rshift(re, f_a, mode), lo, hi, sat)
-                    w, s2 = commit(rshift(im, f_a, mode), lo, hi, sat)
+                    a_r = np.int64(ar[h, n])
+                    a_i = np.int64(ai[h, n])
+                    s_r = np.int64(rr[n])
+                    s_i = np.int64(ri[n])
+                    re = rshift_nb(a_r * s_r - a_i * s_i + rshift_nb((np.int64(br[h, n]) * x64) << lb, rb, trunc),
+                                   f_a, trunc)
+                    im = rshift_nb(a_r * s_i + a_i * s_r + rshift_nb((np.int64(bi[h, n]) * x64) << lb, rb, trunc),
+                                   f_a, trunc)
+                    if sat:
+                        v, s1 = clamp(re, lo, hi)
+                        w, s2 = clamp(im, lo, hi)
+                    else:
+                        v, s1 = commit(re, lo, hi, False)
+                        w, s2 = commit(im, lo, hi, False)
                     rr[n] = v
                     ri[n] = w
                     nsat += s1 + s2
@@ -231,16 +264,19 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, mode, lo, hi, sat, event
 
 
 @njit(cache=True, parallel=True)
-def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, mode, lo, hi, sat, s, u_prev, zero, event, acc, counts, sats):
+def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, sat, s, u_prev, zero, event, acc, counts,
+                       sats):
     """Real modes: s = commit(rshift(Ab s + align(Bb u), f_a)); acc += 2 sum_n C s + align(D u)."""
     B, L, H = u.shape
     n2 = a.shape[1]
+    lb, rb = max(0, -k_b), max(0, k_b)
+    ld, rd = max(0, -k_d), max(0, k_d)
     for b in prange(B):
         modes = 0
         chans = 0
         msgs = 0
         nsat = 0
-        sr = np.empty(n2, np.int64)
+        sr = np.empty(n2, np.int32)
         for h in range(H):
             last = u_prev[b, h]
             for n in range(n2):
@@ -260,13 +296,21 @@ def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, mode, lo, hi, sat, s, u_pr
                 if not is_zero:
                     modes += n2
                     chans += 1
-                yacc = 0
+                x64 = np.int64(np.int32(x))
+                yacc = np.int64(0)
+                ns = np.int64(0)
                 for n in range(n2):
-                    v, s1 = commit(rshift(a[h, n] * sr[n] + rshift(bb[h, n] * x, k_b, mode), f_a, mode), lo, hi, sat)
+                    r = rshift_nb(np.int64(a[h, n]) * np.int64(sr[n])
+                                  + rshift_nb((np.int64(bb[h, n]) * x64) << lb, rb, trunc), f_a, trunc)
+                    if sat:
+                        v, s1 = clamp(r, lo, hi)
+                    else:
+                        v, s1 = commit(r, lo, hi, False)
                     sr[n] = v
-                    nsat += s1
-                    yacc += c[h, n] * v
-                acc[b, t, h] += 2 * yacc + rshift(d[h] * x, k_d, mode)
+                    ns += s1
+                    yacc += np.int64(c[h, n]) * v
+                nsat += ns
+                acc[b, t, h] += 2 * yacc + rshift_nb((np.int64(d[h]) * x64) << ld, rd, trunc)
             for n in range(n2):
                 s[b, h, n] = sr[n]
             u_prev[b, h] = last
@@ -278,13 +322,14 @@ def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, mode, lo, hi, sat, s, u_pr
 
 
 @njit(cache=True, parallel=True)
-def fixed_real_backward(u, a, bb, c, f_a, k_b, mode, lo, hi, sat, event, acc, counts, sats):
+def fixed_real_backward(u, a, bb, c, f_a, k_b, trunc, lo, hi, sat, event, acc, counts, sats):
     B, L, H = u.shape
     n2 = a.shape[1]
+    lb, rb = max(0, -k_b), max(0, k_b)
     for b in prange(B):
         modes = 0
         nsat = 0
-        rr = np.empty(n2, np.int64)
+        rr = np.empty(n2, np.int32)
         for h in range(H):
             for n in range(n2):
                 rr[n] = 0
@@ -294,15 +339,21 @@ def fixed_real_backward(u, a, bb, c, f_a, k_b, mode, lo, hi, sat, event, acc, co
                 skip = is_zero and x == 0
                 if skip and event:
                     continue
-                yacc = 0
+                yacc = np.int64(0)
                 for n in range(n2):
-                    yacc += c[h, n] * rr[n]
+                    yacc += np.int64(c[h, n]) * np.int64(rr[n])
                 acc[b, t, h] += 2 * yacc
                 if not skip:
                     modes += n2
                     is_zero = False
+                x64 = np.int64(np.int32(x))
                 for n in range(n2):
-                    v, s1 = commit(rshift(a[h, n] * rr[n] + rshift(bb[h, n] * x, k_b, mode), f_a, mode), lo, hi, sat)
+                    r = rshift_nb(np.int64(a[h, n]) * np.int64(rr[n])
+                                  + rshift_nb((np.int64(bb[h, n]) * x64) << lb, rb, trunc), f_a, trunc)
+                    if sat:
+                        v, s1 = clamp(r, lo, hi)
+                    else:
+                        v, s1 = commit(r, lo, hi, False)
                     rr[n] = v
                     nsat += s1
         counts[b, 0] += modes
