@@ -239,11 +239,12 @@ def lava_sigma_delta(a_in, vth, state_exp):
     return out
 
 
-@pytest.mark.parametrize("vth, state_exp", [(0, 0), (5, 0), (2000, 0), (0, 3), (300, 6)])
-def test_sigma_delta_part_matches_lavas_fixed_point_step(vth, state_exp):
+@pytest.mark.parametrize("vth, state_exp, scale", [(0, 0, 2**14), (5, 0, 8), (2000, 0, 2**14), (0, 3, 2**14),
+                                                   (300, 6, 2**14), (4, 1, 8)])
+def test_sigma_delta_part_matches_lavas_fixed_point_step(vth, state_exp, scale):
     rng = np.random.default_rng(vth + state_exp)
     T, N = 60, 16
-    a_in = rng.integers(-2**14, 2**14, size=(T, N))
+    a_in = rng.integers(-scale, scale, size=(T, N))        # small steps: changes equal to vth occur
     a_in[20:30] = 0
     s_out = lava_sigma_delta(a_in, vth, state_exp)
     # Our part reads the sigma-decoded value (the SSM's y) and gives what the receiver holds.
