@@ -57,7 +57,7 @@ class CompiledNetwork:
 def compile_network(net: Network, dtype="float64") -> CompiledNetwork:
     if not isinstance(dtype, str):
         from simulator.compiled_fixed import compile_fixed
-        return compile_fixed(net, dtype)
+        return CompiledNetwork(net=net, dtype=np.int64, **compile_fixed(net, dtype))
     if dtype not in DTYPES:
         raise InputError(f"dtype: expected one of {', '.join(DTYPES)}, found {dtype!r}")
     f = DTYPES[dtype]

@@ -48,8 +48,8 @@ def block_scales(fp: FixedPoint, net: Network, li: int) -> BlockScales:
                        f_next=F(f"h{li + 1}"), internal=internal)
 
 
-def compile_fixed(net: Network, fp: FixedPoint):
-    from simulator.compiled import CompiledNetwork
+def compile_fixed(net: Network, fp: FixedPoint) -> dict:
+    """The fields of a fixed-point CompiledNetwork (simulator/compiled.py builds it)."""
     if not isinstance(fp, FixedPoint):
         raise InputError(f"dtype: expected float64, float32 or a calibrated fixed-point precision, found {fp!r}")
     p = fp.precision
@@ -84,4 +84,4 @@ def compile_fixed(net: Network, fp: FixedPoint):
         enc = dict(enc_rows=None, enc_bias=None, enc_fan_out=None,
                    embedding=quantise(net.encoder.weight, f_u, p.weight_rounding, p.message_bits))
     io = FixedIO(fp, f_x, f_w, f_u, out_scale)
-    return CompiledNetwork(net=net, dtype=np.int64, layers=layers, final_norm=final, fixed=io, **enc)
+    return dict(layers=layers, final_norm=final, fixed=io, **enc)
