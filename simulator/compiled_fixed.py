@@ -10,8 +10,10 @@ import numpy as np
 
 from models.errors import InputError
 from models.spec import Network
-from simulator.fixed_point import BlockScales, FixedPoint, commit_tensor, frac_for, quantise, weight_frac
+from simulator.fixed_point import (BlockScales, FixedPoint, commit_tensor, frac_for, message_exponents, quantise,
+                                   weight_frac)
 from simulator.parts import Context, block_runners, runner
+from simulator.parts.base import runner_class
 
 
 @dataclass
@@ -44,8 +46,14 @@ def block_scales(fp: FixedPoint, net: Network, li: int) -> BlockScales:
     internal = {k[len(prefix):]: v for k, v in fp.ranges if k.startswith(prefix) and k.count(".") >= 2}
     f_in = F(f"h{li}")
     f_z = F(f"{li}.z") if (net.prenorm and block.norm is not None) else f_in
-    return BlockScales(p, f_in=f_in, f_z=f_z, f_y=F(f"{li}.y"), f_sent=F(f"{li}.sent"), f_out=F(f"{li}.out"),
-                       f_next=F(f"h{li + 1}"), internal=internal)
+    bs = BlockScales(p, f_in=f_in, f_z=f_z, f_y=F(f"{li}.y"), f_sent=F(f"{li}.sent"), f_out=F(f"{li}.out"),
+                     f_next=F(f"h{li + 1}"), internal=internal)
+    # Messages that may carry a per-channel exponent (the activation says so) into a mixing that reads graded
+    # inputs through rows: equalise the rows' ranges with power-of-two exponents (exact in float).
+    act, mix = runner_class(block.activation, "fixed"), runner_class(block.mixing, "fixed")
+    if getattr(act, "MESSAGE_EXPONENTS", False) and hasattr(mix, "input_rows"):
+        bs.sent_exp = message_exponents(mix.input_rows(block.mixing), p.message_bits // 2)
+    return bs
 
 
 def compile_fixed(net: Network, fp: FixedPoint) -> dict:

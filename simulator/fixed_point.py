@@ -72,6 +72,18 @@ def quantise(a, frac: int, rounding: str, bits: int | None = None) -> np.ndarray
     return np.ascontiguousarray(q.astype(np.int64))
 
 
+def message_exponents(rows: np.ndarray, max_exp: int) -> np.ndarray:
+    """Per input i of a weight matrix (rows[i] = what input i adds): k_i = floor(log2(M / c_i)) with c_i = max
+    |rows[i]| and M the largest c_i, at most max_exp. Scaling row i by 2^k_i puts every row's largest weight in
+    (M/2, M], so one shared exponent serves them all; the sender divides its messages by 2^k_i to match."""
+    c = np.max(np.abs(rows), axis=1)
+    m = float(c.max()) if c.size else 0.0
+    k = np.zeros(rows.shape[0], np.int64)
+    nz = c > 0
+    k[nz] = np.floor(np.log2(m / c[nz])).astype(np.int64)
+    return np.clip(k, 0, max_exp)
+
+
 def limits(bits: int) -> tuple[int, int]:
     hi = (1 << (bits - 1)) - 1
     return -hi - 1, hi
@@ -147,6 +159,10 @@ class BlockScales:
     f_out: int      # mixing output
     f_next: int     # block output
     internal: dict  # '<role>.<name>' -> max |value|
+    # Per input channel of the mixing: a message exponent k_i (the value sent is the state >> k_i and the
+    # receiver's weights of input i are scaled by 2^k_i). Set when the activation's messages may carry one
+    # (sigma-delta: Lava's per-neuron state_exp), else None (0 for every channel).
+    sent_exp: np.ndarray | None = None
 
     @property
     def mode(self) -> int:

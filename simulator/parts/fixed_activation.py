@@ -119,10 +119,13 @@ class FixedLIFRun(LIFRun):
 @runs(ReLUSigmaDelta, "fixed")
 class FixedReLUSigmaDeltaRun(_NoInternals, ReLUSigmaDeltaRun):
     """Lava's fixed-point sigma-delta step with the state as y's integers: a = max(y, 0); d = a - held; a
-    message d >> state_exp goes out when |d| >= vth_q (and d != 0); held += message << state_exp. What the
-    mixing reads is `held`, at y's scale (this part makes the block's f_sent equal f_y), state_exp = 0."""
+    message d >> state_exp_i goes out when |d| >= vth_q (and d != 0); held += message << state_exp_i. The
+    receiver sums the messages: it holds held >> state_exp_i, at y's scale over 2^state_exp_i (this part makes
+    the block's f_sent equal f_y; the mixing scales its weights of input i by 2^state_exp_i). state_exp_i is
+    the block's per-channel message exponent (simulator.fixed_point.message_exponents), as Lava's per-neuron
+    state_exp."""
 
-    state_exp = 0
+    MESSAGE_EXPONENTS = True   # its messages may carry a per-channel exponent (ReLU is positively homogeneous)
 
     def __init__(self, part: ReLUSigmaDelta, ctx: Context):
         fx = ctx.fixed
@@ -135,7 +138,8 @@ class FixedReLUSigmaDeltaRun(_NoInternals, ReLUSigmaDeltaRun):
         if st[0] is None:
             st[0] = np.zeros((y.shape[0], y.shape[2]), np.int64)
         sent = np.empty(y.shape, np.int64)
-        sigma_delta_fixed(y, self.vq, self.state_exp, self.fx.mode, st[0], sent)
+        exp = self.fx.sent_exp if self.fx.sent_exp is not None else np.zeros(y.shape[2], np.int64)
+        sigma_delta_fixed(y, self.vq, exp, self.fx.mode, st[0], sent)
         return sent, None
 
 
@@ -196,17 +200,18 @@ def lif_fixed(y, bq, f_beta, k_y, vq, hard, mode, lo, hi, sat, v, out, updates, 
 
 @njit(cache=True, parallel=True)
 def sigma_delta_fixed(y, vq, state_exp, mode, held, out):
-    """Per (sample, channel): a = max(y, 0); d = a - held; if d != 0 and |d| >= vq: held += (d >> state_exp)
-    << state_exp. out = held (what the receiver has summed)."""
+    """Per (sample, channel h): a = max(y, 0); d = a - held; if d != 0 and |d| >= vq: held += (d >> k) << k with
+    k = state_exp[h]. out = held >> k (the sum of the messages, what the receiver holds)."""
     B, L, H = y.shape
     for b in prange(B):
         for h in range(H):
             m = held[b, h]
+            k = state_exp[h]
             for t in range(L):
                 v = y[b, t, h]
                 a = v if v > 0 else 0
                 d = a - m
                 if d != 0 and abs(d) >= vq:
-                    m += rshift(d, state_exp, mode) << state_exp
-                out[b, t, h] = m
+                    m += rshift(d, k, mode) << k
+                out[b, t, h] = m >> k
             held[b, h] = m

@@ -38,10 +38,17 @@ class FixedGradedState:
 class _Synapses:
     """Quantised rows (what input i adds) and bias, the synaptic sum in both engines."""
 
+    @staticmethod
+    def input_rows(part) -> np.ndarray:
+        """What each input adds (rows), for the sender's message exponents."""
+        return part.weight.T
+
     def _weights(self, rows: np.ndarray, bias: np.ndarray, ctx: Context):
         fx = ctx.fixed
         p = fx.precision
         self.fx, self.prec = fx, p
+        if fx.sent_exp is not None:            # the sender's per-channel message exponents (sigma-delta)
+            rows = rows * np.ldexp(1.0, fx.sent_exp)[:, None]
         self.f_w = weight_frac(rows, p.weight_bits)
         self.q_rows = quantise(rows, self.f_w, p.weight_rounding, p.weight_bits)
         self.graded = ctx.message == "graded"
