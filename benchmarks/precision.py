@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=("event", "dense"), default="event")
     ap.add_argument("--speed-samples", type=int, default=64)
     ap.add_argument("--speed-rounds", type=int, default=5)
+    ap.add_argument("--speed-only", action="store_true", help="only the speed comparison (no 1,000-digit table)")
     args = ap.parse_args(argv)
     prec = lookup_precision(args.precision)
     sc = scenarios.get("smnist")
@@ -73,6 +74,10 @@ def main(argv=None) -> int:
     for name in args.checkpoints.split(","):
         net = load_network(ROOT / "scenarios" / "checkpoints" / f"{name}.h5")
         fp = calibrate(net, x_cal, prec, source="smnist training split")
+        if args.speed_only:
+            bf, bx = speed(net, x[:args.speed_samples], fp, args.speed_rounds, args.engine)
+            speeds.append((name, bf, bx))
+            continue
         s = precision_section(net, x, labels, fp, engine=args.engine)
         sp = [a for a in s["spike_agreement"] if a is not None]
         fd = s["first_divergence"]
@@ -85,17 +90,22 @@ def main(argv=None) -> int:
         speeds.append((name, bf, bx))
         print(f"  done {name} ({time.time() - t0:.0f} s)", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}; total {time.time() - t0:.0f} s\n")
-    print(f"| checkpoint | float64 | {args.precision} | change (points) | predictions = float64 | spike agreement "
-          "per layer (%) | first spike divergence (layer, sample, step) | saturations |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| `{r[0]}` | {r[1]:.1f} % | {r[2]:.1f} % | {r[3]:+.1f} | {r[4]:.1f} % | {r[5]} | {r[6]} | {r[7]} |")
+    if rows:
+        table(rows, args.precision)
     print(f"\nspeed, {args.speed_samples} digits, best of {args.speed_rounds} interleaved rounds ({args.engine} engine):")
     print("| checkpoint | float64 | fixed point | fixed / float64 time |")
     print("|---|---|---|---|")
     for name, bf, bx in speeds:
         print(f"| `{name}` | {bf:.2f} s | {bx:.2f} s | {bx / bf:.2f} |")
     return 0
+
+
+def table(rows, precision: str) -> None:
+    print(f"| checkpoint | float64 | {precision} | change (points) | predictions = float64 | spike agreement "
+          "per layer (%) | first spike divergence (layer, sample, step) | saturations |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| `{r[0]}` | {r[1]:.1f} % | {r[2]:.1f} % | {r[3]:+.1f} | {r[4]:.1f} % | {r[5]} | {r[6]} | {r[7]} |")
 
 
 if __name__ == "__main__":
