@@ -19,7 +19,6 @@ from models.parts import S4D, S4DReal
 from simulator.fixed_point import clamp, commit, commit_tensor, limits, quantise, rshift_nb, weight_frac
 from simulator.parts.base import Context, runs
 from simulator.parts.s4d import S4DRun
-from simulator.kernels import _sum4
 from simulator.parts.s4d_real import S4DRealRun
 
 
@@ -46,10 +45,6 @@ class _FixedDiagonal:
         self.k_b = self.f_b + self.f_u - (self.f_a + self.f_s)
         self.k_d = self.f_d + self.f_u - (self.f_c + self.f_s)
         self.s_lo, self.s_hi = limits(p.state_bits)
-        self.exact = exact_in_float64(p, ab.shape[1], self.k_b, self.k_d)
-        f = lambda a: np.ascontiguousarray(a, np.float64)  # noqa: E731
-        self.fa, self.fb, self.fc, self.fd = (tuple(map(f, self.qa)), tuple(map(f, self.qb)),
-                                              tuple(map(f, self.qc)), f(self.qd))
 
     def _commit_y(self, acc: np.ndarray):
         return commit_tensor(acc, self.f_c + self.f_s - self.f_y, self.prec, self.prec.message_bits)
@@ -69,8 +64,7 @@ class FixedS4DRun(_FixedDiagonal, S4DRun):
 
     def new_state(self, batch: int):
         st = super().new_state(batch)
-        t = np.float64 if self.exact else np.int32      # the state's integers, in the kernel's registers
-        st.s_re, st.s_im = st.s_re.astype(t), st.s_im.astype(t)
+        st.s_re, st.s_im = st.s_re.astype(np.int32), st.s_im.astype(np.int32)
         return st
 
     def run(self, u: np.ndarray, st, event: bool):
@@ -80,14 +74,8 @@ class FixedS4DRun(_FixedDiagonal, S4DRun):
         sats = np.zeros(B, np.int64)
         (ar, ai), (br, bi), (cr, ci) = self.qa, self.qb, self.qc
         m = self.fx.trunc
-        if self.exact:
-            (far, fai), (fbr, fbi), (fcr, fci) = self.fa, self.fb, self.fc
-            exact_forward(u, far, fai, fbr, fbi, fcr[0], fci[0], self.fd, self.f_a, self.k_b, self.k_d, m != 0,
-                          self.s_lo, self.s_hi, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd, sats)
-        else:
-            fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.k_b, self.k_d, m, self.s_lo,
-                          self.s_hi, self.prec.saturate, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd,
-                          sats)
+        fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.k_b, self.k_d, m, self.s_lo,
+                      self.s_hi, self.prec.saturate, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd, sats)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
             fixed_backward(u, ar, ai, br, bi, cr[1], ci[1], self.f_a, self.k_b, m, self.s_lo, self.s_hi,
@@ -112,7 +100,7 @@ class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
 
     def new_state(self, batch: int):
         st = super().new_state(batch)
-        st.s = st.s.astype(np.float64 if self.exact else np.int32)
+        st.s = st.s.astype(np.int32)
         st.u_prev = st.u_prev.astype(np.int64)
         return st
 
@@ -122,13 +110,9 @@ class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
         fwd = np.zeros((B, 3), np.int64)
         sats = np.zeros(B, np.int64)
         m = self.fx.trunc
-        if self.exact:
-            exact_real_forward(u, self.fa[0], self.fb[0], self.fc[0][0], self.fd, self.f_a, self.k_b, self.k_d,
-                               m != 0, self.s_lo, self.s_hi, st.s, st.u_prev, st.zero, event, acc, fwd, sats)
-        else:
-            fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.k_b, self.k_d, m,
-                               self.s_lo, self.s_hi, self.prec.saturate, st.s, st.u_prev, st.zero, event, acc, fwd,
-                               sats)
+        fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.k_b, self.k_d, m,
+                           self.s_lo, self.s_hi, self.prec.saturate, st.s, st.u_prev, st.zero, event, acc, fwd,
+                           sats)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
             fixed_real_backward(u, self.qa[0], self.qb[0], self.qc[0][1], self.f_a, self.k_b, m, self.s_lo,
@@ -373,151 +357,4 @@ def fixed_real_backward(u, a, bb, c, f_a, k_b, trunc, lo, hi, sat, event, acc, c
                     rr[n] = v
                     nsat += s1
         counts[b, 0] += modes
-        sats[b] += nsat
-
-
-# ---- the same integer recurrences, carried in float64 registers --------------------------------------------------
-# Every value below is an integer of at most 52 bits (checked by `exact_in_float64` before these kernels are
-# chosen), so float64 holds it exactly and +, -, * of such integers are exact; a right shift is a multiplication
-# by 2^-k (exact) and floor() or trunc(); saturation is min/max. The results are the integers of the kernels
-# above, bit for bit (tests/test_precision.py holds both to a Python-integer recurrence), and these vectorise
-# (AVX2 has no 64-bit integer multiply or arithmetic shift).
-
-def exact_in_float64(prec, modes: int, k_b: int, k_d: int) -> bool:
-    """True when every intermediate of the diagonal recurrence stays below 2^52 in magnitude."""
-    c, s, m = prec.coef_bits + 1, prec.state_bits, prec.message_bits
-    readout = c + s + int(np.ceil(np.log2(2 * modes + 2))) + 1
-    return prec.saturate and max(max(c + s, c + m + max(0, -k_b)) + 2, c + m + max(0, -k_d) + 1, readout) <= 52
-
-
-@njit(cache=True, inline="always")
-def _round(v, tmask):
-    """floor(v) (tmask 0.0) or toward zero (tmask 1.0), without a branch; v of an exact integer is unchanged."""
-    r = np.floor(v)
-    return r + tmask * ((v < 0.0) * (r != v))
-
-
-@njit(cache=True, parallel=True, fastmath=False)
-def exact_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, s_re, s_im, u_prev, zero, event,
-                  acc, counts, sats):
-    """fixed_forward with saturation, in float64 registers (same integers). Rounding a product that is already an
-    integer changes nothing, so the drive is rounded unconditionally; the readout is summed with _sum4 (the sum
-    of exact integers does not depend on its order)."""
-    B, L, H = u.shape
-    n2 = ar.shape[1]
-    sc_a = 2.0 ** -f_a
-    sc_b = 2.0 ** -k_b
-    sc_d = 2.0 ** -k_d
-    tm = 1.0 if trunc else 0.0
-    flo, fhi = float(lo), float(hi)
-    for b in prange(B):
-        modes = 0
-        chans = 0
-        msgs = 0
-        nsat = 0
-        sr = np.empty(n2, np.float64)
-        si = np.empty(n2, np.float64)
-        p = np.empty(n2, np.float64)
-        q = np.empty(n2, np.float64)
-        for h in range(H):
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s_re[b, h, n]
-                si[n] = s_im[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0:
-                        if event:
-                            continue
-                    else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                xs = float(x) * sc_b
-                for n in range(n2):
-                    dr = _round(br[h, n] * xs, tm)
-                    di = _round(bi[h, n] * xs, tm)
-                    re = _round((ar[h, n] * sr[n] - ai[h, n] * si[n] + dr) * sc_a, tm)
-                    im = _round((ar[h, n] * si[n] + ai[h, n] * sr[n] + di) * sc_a, tm)
-                    v = min(max(re, flo), fhi)
-                    w = min(max(im, flo), fhi)
-                    q[n] = (v != re) + (w != im)
-                    sr[n] = v
-                    si[n] = w
-                    p[n] = cr[h, n] * v - ci[h, n] * w
-                nsat += np.int64(_sum4(q, n2))
-                dt = _round(d[h] * float(x) * sc_d, tm)
-                acc[b, t, h] += np.int64(2.0 * _sum4(p, n2) + dt)
-            for n in range(n2):
-                s_re[b, h, n] = sr[n]
-                s_im[b, h, n] = si[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
-        sats[b] += nsat
-
-
-@njit(cache=True, parallel=True, fastmath=False)
-def exact_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, s, u_prev, zero, event, acc, counts, sats):
-    """fixed_real_forward with saturation, in float64 registers (same integers)."""
-    B, L, H = u.shape
-    n2 = a.shape[1]
-    sc_a = 2.0 ** -f_a
-    sc_b = 2.0 ** -k_b
-    sc_d = 2.0 ** -k_d
-    tm = 1.0 if trunc else 0.0
-    flo, fhi = float(lo), float(hi)
-    for b in prange(B):
-        modes = 0
-        chans = 0
-        msgs = 0
-        nsat = 0
-        sr = np.empty(n2, np.float64)
-        p = np.empty(n2, np.float64)
-        q = np.empty(n2, np.float64)
-        for h in range(H):
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0:
-                        if event:
-                            continue
-                    else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                xs = float(x) * sc_b
-                for n in range(n2):
-                    dr = _round(bb[h, n] * xs, tm)
-                    r = _round((a[h, n] * sr[n] + dr) * sc_a, tm)
-                    v = min(max(r, flo), fhi)
-                    q[n] = v != r
-                    sr[n] = v
-                    p[n] = c[h, n] * v
-                nsat += np.int64(_sum4(q, n2))
-                dt = _round(d[h] * float(x) * sc_d, tm)
-                acc[b, t, h] += np.int64(2.0 * _sum4(p, n2) + dt)
-            for n in range(n2):
-                s[b, h, n] = sr[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
         sats[b] += nsat
