@@ -165,7 +165,8 @@ def _frac(m, bits, headroom):
 @pytest.mark.parametrize("rounding", ["floor", "truncate"])
 def test_s4d_part_matches_a_python_integer_recurrence(rounding):
     """One S4D layer in arbitrary-precision Python integers from the documented format: coefficients with 13-bit
-    signed mantissas and a shared exponent, state committed after each step, y = 2 Re(C s) + D u rescaled once."""
+    signed mantissas and a shared exponent; each sum formed at the finer of its terms' scales and rounded once
+    when committed: the state after each step, y = 2 Re(C s) + D u."""
     prec = dataclasses.replace(W8S24, rounding=rounding, weight_rounding=rounding)
     net, _ = make_net(kind="binary_s4d", n_layers=1)
     x = x_for(B=2, L=25)
@@ -189,6 +190,14 @@ def test_s4d_part_matches_a_python_integer_recurrence(rounding):
     cr, ci = _q(d.C[0].real, f_c, rounding), _q(d.C[0].imag, f_c, rounding)
     dq = _q(d.D, f_d, rounding)
     lim = 2**23
+
+    def meet(k, cap):
+        """A sum of terms at frac F and F + k: formed at the finer frac (left shifts), at most `cap` bits finer
+        than F; a term finer still is rounded first. Returns (shift of the first, pre-round, shift of second)."""
+        return (min(k, cap), k - min(k, cap), 0) if k >= 0 else (0, 0, -k)
+
+    la, pb, lb = meet(f_b + f_u - (f_a + f_s), 22)
+    ly, pd, ld = meet(f_d + f_u - (f_c + f_s), 16)
     expect = np.zeros_like(y)
     for b in range(2):
         sr = [[0] * ar.shape[1] for _ in range(net.H)]
@@ -198,14 +207,16 @@ def test_s4d_part_matches_a_python_integer_recurrence(rounding):
                 x_ = int(u_int[b, t, h])
                 acc = 0
                 for n in range(ar.shape[1]):
-                    drive_r = _align(int(br[h, n]) * x_, f_b + f_u - (f_a + f_s), rounding)
-                    drive_i = _align(int(bi[h, n]) * x_, f_b + f_u - (f_a + f_s), rounding)
-                    re = _align(int(ar[h, n]) * sr[h][n] - int(ai[h, n]) * si[h][n] + drive_r, f_a, rounding)
-                    im = _align(int(ar[h, n]) * si[h][n] + int(ai[h, n]) * sr[h][n] + drive_i, f_a, rounding)
+                    drive_r = _align(int(br[h, n]) * x_, pb, rounding) << lb
+                    drive_i = _align(int(bi[h, n]) * x_, pb, rounding) << lb
+                    re = _align(((int(ar[h, n]) * sr[h][n] - int(ai[h, n]) * si[h][n]) << la) + drive_r, f_a + la,
+                                rounding)
+                    im = _align(((int(ar[h, n]) * si[h][n] + int(ai[h, n]) * sr[h][n]) << la) + drive_i, f_a + la,
+                                rounding)
                     sr[h][n], si[h][n] = min(max(re, -lim), lim - 1), min(max(im, -lim), lim - 1)
                     acc += int(cr[h, n]) * sr[h][n] - int(ci[h, n]) * si[h][n]
-                total = 2 * acc + _align(int(dq[h]) * x_, f_d + f_u - (f_c + f_s), rounding)
-                expect[b, t, h] = min(max(_align(total, f_c + f_s - f_y, rounding), -lim), lim - 1)
+                total = ((2 * acc) << ly) + (_align(int(dq[h]) * x_, pd, rounding) << ld)
+                expect[b, t, h] = min(max(_align(total, f_c + f_s + ly - f_y, rounding), -lim), lim - 1)
     assert np.array_equal(y, expect)
 
 

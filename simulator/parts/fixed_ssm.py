@@ -3,10 +3,11 @@
 Coefficients Ab, Bb, C, D get `coef_bits` significant bits with a power-of-two exponent per tensor (quantised
 by the precision's weight rounding); the state is `state_bits` wide at the calibrated scale. Per step and mode
 
-    s = commit_state( rshift( Ab*s + align(Bb*u), f_A ) )              align: to the frac of Ab*s
-    y = commit_message( rshift( 2 Re(sum_n C*s) + align(D*u) (+ backward), f_C + f_s - f_y ) )
+    s = commit_state( rshift( align(Ab*s) + align(Bb*u), f_A + la ) )
+    y = commit_message( rshift( align(2 Re(sum_n C*s) (+ backward)) + align(D*u), f_C + f_s + ly - f_y ) )
 
-all products and sums in int64. A channel whose state is exactly zero and whose input is zero stays zero and
+all products and sums in int64, each sum formed at the finer of its terms' scales (left shifts, exact; by at most
+LA_MAX / LY_MAX bits, beyond which the finer term is rounded first), so a state or y is rounded once. A channel whose state is exactly zero and whose input is zero stays zero and
 adds nothing, so the event engine skips it and still computes the same bits as the dense engine.
 """
 from __future__ import annotations
@@ -20,6 +21,18 @@ from simulator.fixed_point import clamp, commit, commit_tensor, limits, quantise
 from simulator.parts.base import Context, runs
 from simulator.parts.s4d import S4DRun
 from simulator.parts.s4d_real import S4DRealRun
+
+
+LA_MAX, LY_MAX = 22, 16   # keep (Ab*s) << la and (2 C*s) << ly within 62 bits
+
+
+def alignment(k: int, cap: int) -> tuple[int, int, int]:
+    """For a sum of a term at frac F and one at frac F + k: (shift of the first, pre-rounding of the second,
+    shift of the second), all >= 0, so both meet at frac F + min(max(k, 0), cap) (or F if k < 0)."""
+    if k >= 0:
+        la = min(k, cap)
+        return la, k - la, 0
+    return 0, 0, -k
 
 
 class _FixedDiagonal:
@@ -41,13 +54,13 @@ class _FixedDiagonal:
         self.qd = q(d, self.f_d)
         self.f_s = fx.frac("ssm.state", p.state_bits)
         self.f_u, self.f_y = fx.f_z, fx.f_y
-        # Bb*u (frac f_b + f_u) aligned to Ab*s (frac f_a + f_s); D*u (f_d + f_u) aligned to C*s (f_c + f_s)
-        self.k_b = self.f_b + self.f_u - (self.f_a + self.f_s)
-        self.k_d = self.f_d + self.f_u - (self.f_c + self.f_s)
+        # Ab*s (frac f_a + f_s) meets Bb*u (f_b + f_u); 2 C*s (f_c + f_s) meets D*u (f_d + f_u)
+        self.al_s = alignment(self.f_b + self.f_u - (self.f_a + self.f_s), LA_MAX)
+        self.al_y = alignment(self.f_d + self.f_u - (self.f_c + self.f_s), LY_MAX)
         self.s_lo, self.s_hi = limits(p.state_bits)
 
     def _commit_y(self, acc: np.ndarray):
-        return commit_tensor(acc, self.f_c + self.f_s - self.f_y, self.prec, self.prec.message_bits)
+        return commit_tensor(acc, self.f_c + self.f_s + self.al_y[0] - self.f_y, self.prec, self.prec.message_bits)
 
     def count(self, c, Lc: int, slots: int, work) -> None:
         super().count(c, Lc, slots, work[:2])
@@ -74,12 +87,12 @@ class FixedS4DRun(_FixedDiagonal, S4DRun):
         sats = np.zeros(B, np.int64)
         (ar, ai), (br, bi), (cr, ci) = self.qa, self.qb, self.qc
         m = self.fx.trunc
-        fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.k_b, self.k_d, m, self.s_lo,
+        fixed_forward(u, ar, ai, br, bi, cr[0], ci[0], self.qd, self.f_a, self.al_s, self.al_y, m, self.s_lo,
                       self.s_hi, self.prec.saturate, st.s_re, st.s_im, st.u_prev, st.zero, event, acc, fwd, sats)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
-            fixed_backward(u, ar, ai, br, bi, cr[1], ci[1], self.f_a, self.k_b, m, self.s_lo, self.s_hi,
-                           self.prec.saturate, event, acc, bwd, sats)
+            fixed_backward(u, ar, ai, br, bi, cr[1], ci[1], self.f_a, self.al_s, self.al_y[0], m, self.s_lo,
+                           self.s_hi, self.prec.saturate, event, acc, bwd, sats)
         y, ysat = self._commit_y(acc)
         return y, (fwd, bwd, sats + ysat)
 
@@ -110,13 +123,13 @@ class FixedS4DRealRun(_FixedDiagonal, S4DRealRun):
         fwd = np.zeros((B, 3), np.int64)
         sats = np.zeros(B, np.int64)
         m = self.fx.trunc
-        fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.k_b, self.k_d, m,
+        fixed_real_forward(u, self.qa[0], self.qb[0], self.qc[0][0], self.qd, self.f_a, self.al_s, self.al_y, m,
                            self.s_lo, self.s_hi, self.prec.saturate, st.s, st.u_prev, st.zero, event, acc, fwd,
                            sats)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
-            fixed_real_backward(u, self.qa[0], self.qb[0], self.qc[0][1], self.f_a, self.k_b, m, self.s_lo,
-                                self.s_hi, self.prec.saturate, event, acc, bwd, sats)
+            fixed_real_backward(u, self.qa[0], self.qb[0], self.qc[0][1], self.f_a, self.al_s, self.al_y[0], m,
+                                self.s_lo, self.s_hi, self.prec.saturate, event, acc, bwd, sats)
         y, ysat = self._commit_y(acc)
         return y, (fwd, bwd, sats + ysat)
 
@@ -141,15 +154,17 @@ def _state_max(ab: np.ndarray, bb: np.ndarray, z: np.ndarray, backward: bool) ->
 
 
 @njit(cache=True, parallel=True)
-def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, sat, s_re, s_im, u_prev, zero, event,
-                  acc, counts, sats):
-    """Forward recurrence in integers; acc[b, t, h] += 2 Re(sum_n C s_t) + align(D u_t) at frac f_c + f_s.
+def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, al_s, al_y, trunc, lo, hi, sat, s_re, s_im, u_prev, zero,
+                  event, acc, counts, sats):
+    """Forward recurrence in integers; acc[b, t, h] += (2 Re(sum_n C s_t) << ly) + align(D u_t) at frac
+    f_c + f_s + ly. al_s = (la, pb, lb) and al_y = (ly, pd, ld) from alignment().
     counts (B, 3) as the float kernel's: mode updates, channel updates, input messages. Coefficients and state
     are int32, products int64 (the shifts and clamps are branch-free, so the mode loop vectorises)."""
     B, L, H = u.shape
     n2 = ar.shape[1]
-    lb, rb = max(0, -k_b), max(0, k_b)
-    ld, rd = max(0, -k_d), max(0, k_d)
+    la, pb, lb = al_s
+    ly, pd, ld = al_y
+    fs = f_a + la
     for b in prange(B):
         modes = 0
         chans = 0
@@ -185,10 +200,10 @@ def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, sa
                     a_i = np.int64(ai[h, n])
                     s_r = np.int64(sr[n])
                     s_i = np.int64(si[n])
-                    re = a_r * s_r - a_i * s_i + rshift_nb((np.int64(br[h, n]) * x64) << lb, rb, trunc)
-                    im = a_r * s_i + a_i * s_r + rshift_nb((np.int64(bi[h, n]) * x64) << lb, rb, trunc)
-                    re = rshift_nb(re, f_a, trunc)
-                    im = rshift_nb(im, f_a, trunc)
+                    re = ((a_r * s_r - a_i * s_i) << la) + (rshift_nb(np.int64(br[h, n]) * x64, pb, trunc) << lb)
+                    im = ((a_r * s_i + a_i * s_r) << la) + (rshift_nb(np.int64(bi[h, n]) * x64, pb, trunc) << lb)
+                    re = rshift_nb(re, fs, trunc)
+                    im = rshift_nb(im, fs, trunc)
                     if sat:
                         v, s1 = clamp(re, lo, hi)
                         w, s2 = clamp(im, lo, hi)
@@ -200,7 +215,7 @@ def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, sa
                     ns += s1 + s2
                     yacc += np.int64(cr[h, n]) * v - np.int64(ci[h, n]) * w
                 nsat += ns
-                acc[b, t, h] += 2 * yacc + rshift_nb((np.int64(d[h]) * x64) << ld, rd, trunc)
+                acc[b, t, h] += ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
             for n in range(n2):
                 s_re[b, h, n] = sr[n]
                 s_im[b, h, n] = si[n]
@@ -213,11 +228,12 @@ def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, k_b, k_d, trunc, lo, hi, sa
 
 
 @njit(cache=True, parallel=True)
-def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, trunc, lo, hi, sat, event, acc, counts, sats):
+def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, al_s, ly, trunc, lo, hi, sat, event, acc, counts, sats):
     """r_t = Ab r_t+1 + Bb u_t (r_L = 0); acc_t += 2 Re(sum_n C1 r_t+1). counts (B, 1): mode updates."""
     B, L, H = u.shape
     n2 = ar.shape[1]
-    lb, rb = max(0, -k_b), max(0, k_b)
+    la, pb, lb = al_s
+    fs = f_a + la
     for b in prange(B):
         modes = 0
         nsat = 0
@@ -236,7 +252,7 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, trunc, lo, hi, sat, even
                 yacc = np.int64(0)
                 for n in range(n2):
                     yacc += np.int64(cr[h, n]) * np.int64(rr[n]) - np.int64(ci[h, n]) * np.int64(ri[n])
-                acc[b, t, h] += 2 * yacc
+                acc[b, t, h] += (2 * yacc) << ly
                 if not skip:
                     modes += n2
                     is_zero = False
@@ -246,10 +262,10 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, trunc, lo, hi, sat, even
                     a_i = np.int64(ai[h, n])
                     s_r = np.int64(rr[n])
                     s_i = np.int64(ri[n])
-                    re = rshift_nb(a_r * s_r - a_i * s_i + rshift_nb((np.int64(br[h, n]) * x64) << lb, rb, trunc),
-                                   f_a, trunc)
-                    im = rshift_nb(a_r * s_i + a_i * s_r + rshift_nb((np.int64(bi[h, n]) * x64) << lb, rb, trunc),
-                                   f_a, trunc)
+                    re = rshift_nb(((a_r * s_r - a_i * s_i) << la)
+                                   + (rshift_nb(np.int64(br[h, n]) * x64, pb, trunc) << lb), fs, trunc)
+                    im = rshift_nb(((a_r * s_i + a_i * s_r) << la)
+                                   + (rshift_nb(np.int64(bi[h, n]) * x64, pb, trunc) << lb), fs, trunc)
                     if sat:
                         v, s1 = clamp(re, lo, hi)
                         w, s2 = clamp(im, lo, hi)
@@ -264,13 +280,14 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, k_b, trunc, lo, hi, sat, even
 
 
 @njit(cache=True, parallel=True)
-def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, sat, s, u_prev, zero, event, acc, counts,
+def fixed_real_forward(u, a, bb, c, d, f_a, al_s, al_y, trunc, lo, hi, sat, s, u_prev, zero, event, acc, counts,
                        sats):
     """Real modes: s = commit(rshift(Ab s + align(Bb u), f_a)); acc += 2 sum_n C s + align(D u)."""
     B, L, H = u.shape
     n2 = a.shape[1]
-    lb, rb = max(0, -k_b), max(0, k_b)
-    ld, rd = max(0, -k_d), max(0, k_d)
+    la, pb, lb = al_s
+    ly, pd, ld = al_y
+    fs = f_a + la
     for b in prange(B):
         modes = 0
         chans = 0
@@ -300,8 +317,8 @@ def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, sat, s, u_p
                 yacc = np.int64(0)
                 ns = np.int64(0)
                 for n in range(n2):
-                    r = rshift_nb(np.int64(a[h, n]) * np.int64(sr[n])
-                                  + rshift_nb((np.int64(bb[h, n]) * x64) << lb, rb, trunc), f_a, trunc)
+                    r = rshift_nb(((np.int64(a[h, n]) * np.int64(sr[n])) << la)
+                                  + (rshift_nb(np.int64(bb[h, n]) * x64, pb, trunc) << lb), fs, trunc)
                     if sat:
                         v, s1 = clamp(r, lo, hi)
                     else:
@@ -310,7 +327,7 @@ def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, sat, s, u_p
                     ns += s1
                     yacc += np.int64(c[h, n]) * v
                 nsat += ns
-                acc[b, t, h] += 2 * yacc + rshift_nb((np.int64(d[h]) * x64) << ld, rd, trunc)
+                acc[b, t, h] += ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
             for n in range(n2):
                 s[b, h, n] = sr[n]
             u_prev[b, h] = last
@@ -322,10 +339,11 @@ def fixed_real_forward(u, a, bb, c, d, f_a, k_b, k_d, trunc, lo, hi, sat, s, u_p
 
 
 @njit(cache=True, parallel=True)
-def fixed_real_backward(u, a, bb, c, f_a, k_b, trunc, lo, hi, sat, event, acc, counts, sats):
+def fixed_real_backward(u, a, bb, c, f_a, al_s, ly, trunc, lo, hi, sat, event, acc, counts, sats):
     B, L, H = u.shape
     n2 = a.shape[1]
-    lb, rb = max(0, -k_b), max(0, k_b)
+    la, pb, lb = al_s
+    fs = f_a + la
     for b in prange(B):
         modes = 0
         nsat = 0
@@ -342,14 +360,14 @@ def fixed_real_backward(u, a, bb, c, f_a, k_b, trunc, lo, hi, sat, event, acc, c
                 yacc = np.int64(0)
                 for n in range(n2):
                     yacc += np.int64(c[h, n]) * np.int64(rr[n])
-                acc[b, t, h] += 2 * yacc
+                acc[b, t, h] += (2 * yacc) << ly
                 if not skip:
                     modes += n2
                     is_zero = False
                 x64 = np.int64(np.int32(x))
                 for n in range(n2):
-                    r = rshift_nb(np.int64(a[h, n]) * np.int64(rr[n])
-                                  + rshift_nb((np.int64(bb[h, n]) * x64) << lb, rb, trunc), f_a, trunc)
+                    r = rshift_nb(((np.int64(a[h, n]) * np.int64(rr[n])) << la)
+                                  + (rshift_nb(np.int64(bb[h, n]) * x64, pb, trunc) << lb), fs, trunc)
                     if sat:
                         v, s1 = clamp(r, lo, hi)
                     else:
