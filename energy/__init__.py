@@ -9,11 +9,11 @@ never runs kernels. Main entry points::
 
 from .catalogue import Chip, ChipFileError, Quantity, list_chips, load_chip
 from .counts import COUNT_KEYS, CountsError, validate_counts
-from .mapping import Mapping, map_network
+from .mapping import Mapping, MappingError, map_network
 from .model import compare, estimate
 
 __all__ = ["Chip", "ChipFileError", "Quantity", "list_chips", "load_chip", "COUNT_KEYS",
-           "CountsError", "validate_counts", "Mapping", "map_network", "estimate", "compare",
+           "CountsError", "validate_counts", "Mapping", "MappingError", "map_network", "estimate", "compare",
            "write_reports"]
 
 

@@ -13,7 +13,7 @@ to pJ, power to mW, times to s) so the model never sees a unit string.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.errors import InputError
@@ -23,6 +23,10 @@ CHIP_DIR = Path(__file__).parent / "chips"
 KINDS = ("measured", "simulated", "derived", "assumed")
 FAMILIES = ("neuromorphic", "conventional")
 STEP_MODELS = ("loihi", "fixed", "none")
+STATIC_SCOPES = ("chip", "core")   # what static power is charged for: whole chips, or allocated cores
+CORNERS = ("low", "central", "high")
+# sections whose numbers are prices or times: a corner replaces them by their low/high
+_PRICED = ("energy", "power", "timing", "memory")
 # report order: neuromorphic chips first, then the conventional baselines
 DEFAULT_CHIPS = ["loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2",
                  "cmos45-fp32", "cmos45-int8", "cpu", "gpu"]
@@ -73,10 +77,21 @@ class Quantity:
     secondary: bool
     note: str = ""
     canonical: float | bool = 0.0  # value in the section's canonical unit
+    low: float | bool | None = None    # as written; None: the file gives no range
+    high: float | bool | None = None
+    canonical_low: float | bool = 0.0
+    canonical_high: float | bool = 0.0
+
+    @property
+    def ranged(self) -> bool:
+        return self.low is not None
 
     def as_dict(self) -> dict:
-        return {"value": self.value, "unit": self.unit, "kind": self.kind,
-                "secondary": self.secondary, "source": self.source, "note": self.note}
+        d = {"value": self.value, "unit": self.unit, "kind": self.kind,
+             "secondary": self.secondary, "source": self.source, "note": self.note}
+        if self.ranged:
+            d["low"], d["high"] = self.low, self.high
+        return d
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class Chip:
     summary: str
     path: str
     sections: dict[str, dict[str, Quantity]] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)   # optional [chip] strings (static_scope)
     # [precision]: the chip's arithmetic (see precision()), kept apart from the priced sections
     precision_table: dict[str, Quantity] = field(default_factory=dict)
 
@@ -140,7 +156,30 @@ class Chip:
     def describe(self) -> dict:
         return {"name": self.name, "display_name": self.display_name, "family": self.family,
                 "process": self.process, "step_model": self.step_model,
-                "summary": self.summary, "path": self.path}
+                "static_scope": self.static_scope, "summary": self.summary, "path": self.path}
+
+    @property
+    def static_scope(self) -> str:
+        """'chip': static power of every chip used, whole; 'core': of each allocated core (power-gated rest)."""
+        return self.extra.get("static_scope", "chip")
+
+    def corner(self, which: str) -> "Chip":
+        """The same chip with every price and time at its low, central or high value (capacities unchanged).
+
+        Energy and time grow with every price, so the low corner bounds an estimate from below and the
+        high corner from above (a quantity without a range stays at its value in every corner)."""
+        if which not in CORNERS:
+            raise ValueError(f"corner must be one of {CORNERS}, found {which!r}")
+        if which == "central":
+            return self
+        sections = {}
+        for section, entries in self.sections.items():
+            if section not in _PRICED:
+                sections[section] = entries
+                continue
+            sections[section] = {k: replace(q, canonical=(q.canonical_low if which == "low" else q.canonical_high))
+                                 for k, q in entries.items()}
+        return replace(self, sections=sections)
 
 
 def list_chips() -> list[str]:
@@ -185,6 +224,11 @@ def _parse(data: dict, path: str) -> Chip:
     if head["step_model"] not in STEP_MODELS:
         raise ChipFileError(f"{path}: [chip] step_model must be one of {STEP_MODELS}, "
                             f"found {head['step_model']!r}")
+    scope = head.get("static_scope", "chip")
+    if scope not in STATIC_SCOPES:
+        raise ChipFileError(f"{path}: [chip] static_scope must be one of {STATIC_SCOPES}, found {scope!r}")
+    if scope == "core" and "static_per_core" not in data.get("power", {}):
+        raise ChipFileError(f"{path}: static_scope 'core' needs [power] static_per_core")
     sections: dict[str, dict[str, Quantity]] = {}
     for section, entries in data.items():
         if section in ("chip", "precision"):
@@ -200,6 +244,7 @@ def _parse(data: dict, path: str) -> Chip:
     chip = Chip(name=head["name"], display_name=head["display_name"], family=head["family"],
                 process=str(head.get("process", "")), step_model=head["step_model"],
                 summary=str(head.get("summary", "")), path=path, sections=sections,
+                extra={"static_scope": scope},
                 precision_table=parse_precision_table(data.get("precision"), path))
     if (chip.neuromorphic and not chip.flag("programmable_neurons")
             and not chip.has("energy", "host_op")):
@@ -282,6 +327,20 @@ def _quantity(raw, path: str, section: str, key: str) -> Quantity:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ChipFileError(f"{where}: value must be a non-negative number, found {value!r}")
         canonical = float(value) * factor
+    low, high = raw.get("low"), raw.get("high")
+    if (low is None) != (high is None):
+        raise ChipFileError(f"{where}: give both 'low' and 'high', or neither")
+    if low is not None:
+        if section == "capabilities":
+            raise ChipFileError(f"{where}: a capability has no range")
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ChipFileError(f"{where}: {name} must be a non-negative number, found {v!r}")
+        if not low <= value <= high:
+            raise ChipFileError(f"{where}: expected low <= value <= high, found {low} / {value} / {high}")
+        c_low, c_high = float(low) * factor, float(high) * factor
+    else:
+        c_low = c_high = canonical
     return Quantity(value=value, unit=unit, source=str(raw["source"]), kind=raw["kind"],
                     secondary=raw["secondary"], note=str(raw.get("note", "")),
-                    canonical=canonical)
+                    canonical=canonical, low=low, high=high, canonical_low=c_low, canonical_high=c_high)

@@ -24,8 +24,9 @@ LAYER_KEYS = ("name", "neurons", "modes", "synapses", "fan_out", "counts")
 NEED_VALUES = {"state": ("complex", "real"), "message": ("binary", "ternary", "graded"),
                "norm": ("affine", "normalise")}
 NEED_LISTS = ("elementwise", "reductions")
-# Numeric facts: the width of the layer's graded messages in a fixed-point run (--precision CHIP).
-NEED_BITS = ("message_bits",)
+# Widths in bits a layer may declare (fixed-point mode): what its messages carry; energy prices graded
+# synaptic events by it.
+NEED_INTS = ("message_bits",)
 
 
 class CountsError(ValueError):
@@ -91,15 +92,15 @@ def _check_needs(layer: dict, where: str) -> None:
             if value not in NEED_VALUES[key]:
                 raise CountsError(f"{where}['needs']['{key}']: expected one of {', '.join(NEED_VALUES[key])}, "
                                   f"found {value!r}")
-        elif key in NEED_BITS:
+        elif key in NEED_INTS:
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 64:
-                raise CountsError(f"{where}['needs']['{key}'] must be a number of bits in [1, 64], found {value!r}")
+                raise CountsError(f"{where}['needs']['{key}'] must be a whole number of bits (1-64), found {value!r}")
         elif key in NEED_LISTS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise CountsError(f"{where}['needs']['{key}'] must be a list of names, found {value!r}")
         else:
             raise CountsError(f"{where}['needs'] has unknown fact {key!r}; known: "
-                              f"{', '.join([*NEED_VALUES, *NEED_LISTS, *NEED_BITS])}")
+                              f"{', '.join([*NEED_VALUES, *NEED_LISTS, *NEED_INTS])}")
     if layer.get("modes", 0) and "message" not in needs:
         raise CountsError(f"{where} ({layer.get('name', '?')}): an SSM layer must state needs['message'] "
                           "(binary, ternary or graded: what it sends to its mixing); counts.json files from earlier versions "

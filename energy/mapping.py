@@ -13,6 +13,7 @@ processor); conventional ``add``, ``mult``, ``mac`` and the SRAM accesses
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -63,6 +64,7 @@ class LayerMap:
     synaptic_bits: int
     fan_in_axons: int
     cores: int
+    min_cores: int = 0          # what the capacities need (the packed mapping)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Mapping:
     cores: int = 1
     chips: int = 1
     avg_hops: float = 0.0
+    strategy: str = "packed"
     route_pj: float = 0.0
     recipes: dict[str, list[Term]] = field(default_factory=dict)
     dense_recipes: dict[str, list[Term]] = field(default_factory=dict)
@@ -85,11 +88,24 @@ class Mapping:
         return d
 
 
-def map_network(counts: dict, chip: Chip) -> Mapping:
-    """Map the network described by ``counts`` onto ``chip`` (counts must be validated)."""
+MAPPINGS = ("packed", "spread")
+
+
+class MappingError(ValueError):
+    """A mapping the chip cannot take (fewer cores than the network needs); the message says why."""
+
+
+def map_network(counts: dict, chip: Chip, cores: str | int = "packed") -> Mapping:
+    """Map the network described by ``counts`` onto ``chip`` (counts must be validated).
+
+    ``cores``: "packed" (the fewest cores the capacities allow), "spread" (every core of the chips the
+    network needs, handed out to the layers that bound the step time: the lowest latency), or a total
+    core count (at least the packed one)."""
+    if not (cores in MAPPINGS or (isinstance(cores, int) and not isinstance(cores, bool) and cores > 0)):
+        raise MappingError(f"mapping must be 'packed', 'spread' or a positive core count, found {cores!r}")
     m = Mapping(chip=chip.name, family=chip.family)
     if chip.neuromorphic:
-        _neuromorphic(counts, chip, m)
+        _neuromorphic(counts, chip, m, cores)
     else:
         _conventional(counts, chip, m)
     _common_limitations(counts, chip, m)
@@ -98,7 +114,7 @@ def map_network(counts: dict, chip: Chip) -> Mapping:
 
 # -- neuromorphic -----------------------------------------------------------------------
 
-def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
+def _neuromorphic(counts: dict, chip: Chip, m: Mapping, cores: str | int = "packed") -> None:
     net, tot = counts["network"], totals(counts)
     G = chip.flag("graded_spikes")
     P = chip.flag("programmable_neurons")
@@ -121,8 +137,9 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
     nu = lambda n, cat="neuron", native=True: [Term("neuron_update", n, cat, native)]  # noqa: E731
     layer_norm = _normalises(counts)
     r = m.recipes
+    C = chip.flag("complex_state")   # a complex mode is one native (programmable) neuron update
     if P:
-        r["mode_updates"] = nu(2) + gsyn(1, "neuron", False) + msg(1)
+        r["mode_updates"] = nu(1 if C else 2) + gsyn(1, "neuron", False) + msg(1)
     else:
         r["mode_updates"] = (nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES, "neuron", False)
                              + msg(EMULATED_MODE_MESSAGES))
@@ -148,7 +165,14 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
 
     # -- what the chip cannot do natively, and how the recipes above treat it ------------
     if tot["mode_updates"]:
-        if P:
+        if P and C:
+            lim(Limitation("complex SSM state", True,
+                           "Programmable neuron running the complex (resonate) update natively: one neuron per "
+                           "complex mode holding re and im as two state variables; each mode update is charged "
+                           "1 neuron update, 1 graded synaptic event and 1 message for the readout C into the "
+                           "channel neuron (the input drive B is counted as graded_macs).",
+                           ("mode_updates",)))
+        elif P:
             lim(Limitation("complex SSM state", True,
                            "Programmable neuron: one neuron per complex mode holding re and im as two "
                            "state variables; each mode update is charged 2 neuron updates, 1 graded "
@@ -217,6 +241,7 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
                        if P else "On the host: 1 host op (compare) per element.", ("max_reductions",)))
 
     _place(counts, chip, m, G, P, b, ws)
+    allocate(counts, chip, m, cores)
     # route cost: spike within a tile plus expected hops over the mesh the network occupies
     if chip.has("energy", "spike_route"):
         m.route_pj = chip.energy_pj("spike_route")
@@ -227,6 +252,57 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping) -> None:
         # mean Manhattan distance between two random tiles of a side x side mesh
         m.avg_hops = 2 * (side * side - 1) / (3 * side)
         m.route_pj = chip.energy_pj("spike_within_tile") + m.avg_hops * chip.energy_pj("tile_hop")
+
+
+_STAGE_TIMES = {"neuron_update": "neuron_update_time", "synop": "synop_time", "graded_synop": "synop_time",
+                "route": "spike_out_time"}
+
+
+def layer_stage_work(counts: dict, chip: Chip, recipes: dict) -> dict[str, dict[str, float]]:
+    """Per layer, seconds of work per step of each pipelined stage if the layer had one core."""
+    L = counts["timesteps"] * counts["n_samples"]
+    out = {}
+    for layer in counts["layers"]:
+        work: dict[str, float] = {}
+        for key, terms in recipes.items():
+            events = get(layer, key) / L
+            for t in terms:
+                tkey = _STAGE_TIMES.get(t.primitive)
+                if tkey and events and chip.has("timing", tkey):
+                    work[tkey] = work.get(tkey, 0.0) + events * t.per_event * chip.time_s(tkey)
+        out[layer["name"]] = work
+    return out
+
+
+def allocate(counts: dict, chip: Chip, m: Mapping, cores: str | int) -> None:
+    """Hand cores beyond the packed ones, one at a time, to the layer whose busiest stage is slowest
+    per core (water filling: this minimises the busiest core for a given total)."""
+    packed = sum(lm.cores for lm in m.layers)
+    m.strategy = str(cores)
+    if cores == "packed" or chip.step_model != "loihi":
+        return
+    per_chip = chip.count("cores_per_chip")
+    target = math.ceil(packed / per_chip) * per_chip if cores == "spread" else int(cores)
+    if target < packed:
+        raise MappingError(f"--mapping {target}: {chip.name} needs at least {packed} cores for this network "
+                           "(the packed mapping)")
+    work = layer_stage_work(counts, chip, m.recipes)
+    peak = {lm.name: max(work[lm.name].values(), default=0.0) for lm in m.layers}
+    cap = {lm.name: max(lm.compartments, lm.cores) for lm in m.layers}   # at least one compartment per core
+    heap = [(-peak[lm.name] / lm.cores, i) for i, lm in enumerate(m.layers) if lm.cores < cap[lm.name]]
+    heapq.heapify(heap)
+    spare = target - packed
+    while spare > 0 and heap:
+        load, i = heapq.heappop(heap)
+        if load == 0:
+            break
+        lm = m.layers[i]
+        lm.cores += 1
+        spare -= 1
+        if lm.cores < cap[lm.name]:
+            heapq.heappush(heap, (-peak[lm.name] / lm.cores, i))
+    m.cores = sum(lm.cores for lm in m.layers)
+    m.chips = math.ceil(m.cores / per_chip)
 
 
 def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: int) -> None:
@@ -262,7 +338,7 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
                     f"{fin} input axons exceed the {fin_limit} per core: inputs split over "
                     f"{math.ceil(fin / fin_limit)} cores and partial sums merged (merge relays not "
                     "counted).", ()))
-        m.layers.append(LayerMap(layer["name"], comps, entries, bits, fin, cores))
+        m.layers.append(LayerMap(layer["name"], comps, entries, bits, fin, cores, cores))
     m.cores = sum(lm.cores for lm in m.layers)   # layers do not share cores (conservative)
     m.chips = math.ceil(m.cores / chip.count("cores_per_chip"))
     if wbits == 1:
@@ -320,7 +396,7 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     else:
         m.limitations.append(Limitation(
             "memory accesses", None, "Inside the per-operation device figure; not charged apart.", ()))
-    m.layers = [LayerMap(layer["name"], 0, layer["synapses"], 0, fan_in(layer), 0)
+    m.layers = [LayerMap(layer["name"], 0, layer["synapses"], 0, fan_in(layer), 0, 0)
                 for layer in counts["layers"]]
 
 

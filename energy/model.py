@@ -12,6 +12,7 @@ from collections import defaultdict
 from .catalogue import Chip, load_chip
 from .counts import COUNT_KEYS, firing_rate, get, is_ssm, need, validate_counts
 from .mapping import CATEGORIES, Mapping, map_network
+from .step_time import step_time
 
 PJ_PER_MW_S = 1e9  # 1 mW x 1 s = 1 mJ = 1e9 pJ
 
@@ -20,6 +21,11 @@ def unit_energy_pj(chip: Chip, mapping: Mapping, counts: dict, layer: dict, prim
     """Energy of one primitive on ``chip`` for ``layer`` (memory accesses depend on its size)."""
     if primitive == "route":
         return mapping.route_pj
+    if primitive == "graded_synop" and chip.has("energy", "payload_mult"):
+        # a graded event scales the weight by its payload: the synaptic read-accumulate plus a multiply whose
+        # cost grows with the product of the widths (payload_mult is a 32 x 32-bit multiply)
+        bits = need(layer, "message_bits") or chip.count("message_bits")
+        return chip.energy_pj("synop") + chip.energy_pj("payload_mult") * bits * chip.count("weight_bits") / 1024
     if primitive.startswith("mem_"):
         dirs = counts["network"]["directions"]
         per_mode = 1 if need(layer, "state") == "real" else 2    # real numbers held per mode
@@ -79,39 +85,25 @@ def _summarise(terms: list[dict], layer_names: list[str]) -> dict:
             "by_layer": by_layer, "by_count_pj": dict(by_count), "non_native_energy_pj": non_native}
 
 
-def _step_time_s(counts: dict, chip: Chip, mapping: Mapping, terms: list[dict]) -> float | None:
-    if chip.step_model == "none":
-        return None
-    if chip.step_model == "fixed":
-        return chip.time_s("step_time")
-    # "loihi": cores run in parallel; a step ends when the busiest core is done + barrier sync
-    L = counts["timesteps"]
-    work = defaultdict(float)
-    t_nu, t_syn = chip.time_s("neuron_update_time"), chip.time_s("synop_time")
-    for t in terms:
-        per_step = t["events_per_inference"] * t["per_event"] / L
-        if t["primitive"] == "neuron_update":
-            work[t["layer"]] += per_step * t_nu
-        elif t["primitive"] in ("synop", "graded_synop"):
-            work[t["layer"]] += per_step * t_syn
-    slowest = max((work[lm.name] / lm.cores for lm in mapping.layers), default=0.0)
-    return chip.time_s("barrier_sync") + slowest
+def _static_mw(chip: Chip, mapping: Mapping) -> tuple[float, str]:
+    """Static power of what is powered, and a sentence saying what that is."""
+    if chip.static_scope == "core":
+        return (chip.power_mw("static_per_core") * mapping.cores,
+                f"the {mapping.cores} allocated cores (the rest power-gated)")
+    return chip.power_mw("static_per_chip") * mapping.chips, f"{mapping.chips} whole chip(s)"
 
 
-def estimate(counts: dict, chip: Chip | str) -> dict:
-    """Energy of the counted run on one chip; per inference, per step, per layer, per category."""
-    warnings = validate_counts(counts)
-    chip = load_chip(chip) if not isinstance(chip, Chip) else chip
-    mapping = map_network(counts, chip)
+def _estimate_one(counts: dict, chip: Chip, cores: str | int) -> dict:
+    mapping = map_network(counts, chip, cores)
     names = [layer["name"] for layer in counts["layers"]]
     L = counts["timesteps"]
-
     snn_source = lambda layer: {k: get(layer, k) for k in COUNT_KEYS if k != "dense_macs"}  # noqa: E731
     terms = _itemise(counts, chip, mapping, mapping.recipes, snn_source)
     snn = _summarise(terms, names)
-    step_s = _step_time_s(counts, chip, mapping, terms)
+    timing = step_time(counts, chip, mapping, terms)
+    step_s = None if timing is None else timing["step_time_s"]
     run_s = None if step_s is None else step_s * L
-    static_mw = chip.power_mw("static_per_chip") * mapping.chips
+    static_mw, powered = _static_mw(chip, mapping)
     static_pj = 0.0 if run_s is None else static_mw * run_s * PJ_PER_MW_S
     snn["by_category_pj"]["static"] = static_pj
     # A category with no price in this chip's model is reported as such, never as a measured-looking 0 J.
@@ -123,6 +115,7 @@ def estimate(counts: dict, chip: Chip | str) -> dict:
         "n_samples": counts["n_samples"], "timesteps": L,
         "energy_pj": total,                                # per inference
         "energy_per_timestep_pj": total / L,
+        "energy_per_token_pj": total / L,                  # one token = one time step of one sample
         "dynamic_energy_pj": snn["dynamic_energy_pj"],
         "static_energy_pj": static_pj,
         "non_native_energy_pj": snn["non_native_energy_pj"],
@@ -131,12 +124,14 @@ def estimate(counts: dict, chip: Chip | str) -> dict:
         "by_layer": snn["by_layer"],                       # dynamic only; static is whole-chip
         "by_count_pj": snn["by_count_pj"],
         "step_time_s": step_s, "run_time_s": run_s,
-        "static_power_mw": static_mw,
+        "latency_per_token_s": step_s,
+        "throughput_tokens_per_s": (1.0 / step_s) if step_s else None,
+        "step": timing,
+        "static_power_mw": static_mw, "static_powered": powered,
         "average_power_mw": (total / PJ_PER_MW_S / run_s) if run_s else None,
         "mapping": mapping.as_dict(),
         "firing_rates": {layer["name"]: firing_rate(counts, layer) for layer in counts["layers"]},
         "terms": terms,
-        "warnings": warnings,
         "ann": None,
     }
     if not chip.neuromorphic:
@@ -152,11 +147,40 @@ def estimate(counts: dict, chip: Chip | str) -> dict:
     return result
 
 
-def compare(counts: dict, chips: list) -> dict:
+RANGED = ("energy_pj", "energy_per_token_pj", "dynamic_energy_pj", "static_energy_pj", "latency_per_token_s",
+          "throughput_tokens_per_s")
+
+
+def estimate(counts: dict, chip: Chip | str, mapping: str | int = "packed") -> dict:
+    """Energy of the counted run on one chip; per inference, per token, per layer, per category.
+
+    ``mapping``: "packed", "spread" or a core count (neuromorphic chips with a step model). Every
+    figure is computed at the chip's central values; ``range`` holds the low / central / high of the
+    headline figures, with every price and time at its low and at its high (chip files' ranges)."""
+    warnings = validate_counts(counts)
+    chip = load_chip(chip) if not isinstance(chip, Chip) else chip
+    result = _estimate_one(counts, chip, mapping)
+    result["warnings"] = warnings
+    lo, hi = (_estimate_one(counts, chip.corner(c), mapping) for c in ("low", "high"))
+    rng = {}
+    for key in RANGED:
+        vals = [r[key] for r in (lo, result, hi)]
+        if None in vals:
+            rng[key] = None
+        else:   # throughput falls as times rise: order each triple
+            rng[key] = {"low": min(vals), "central": vals[1], "high": max(vals)}
+    if result["ann"]:
+        vals = [r["ann"]["energy_pj"] for r in (lo, result, hi)]
+        rng["ann_energy_pj"] = {"low": min(vals), "central": vals[1], "high": max(vals)}
+    result["range"] = rng
+    return result
+
+
+def compare(counts: dict, chips: list, mapping: str | int = "packed") -> dict:
     """Estimate on several chips and relate each SNN estimate to every dense-ANN baseline."""
     results = {}
     for c in chips:
-        r = estimate(counts, c)
+        r = estimate(counts, c, mapping)
         results[r["chip"]["name"]] = r
     ann = {name: r["ann"]["energy_pj"] for name, r in results.items() if r["ann"]}
     ratios = {name: {base: (r["energy_pj"] / e if e else None) for base, e in ann.items()}

@@ -28,11 +28,12 @@ from . import mapping as _mapping  # noqa: E402
 from .catalogue import DEFAULT_CHIPS, load_chip  # noqa: E402
 from .counts import firing_rate, is_ssm, validate_counts  # noqa: E402
 from .model import compare  # noqa: E402
+from . import tradeoff as _tradeoff  # noqa: E402
 
 CATEGORY_COLOURS = {"synaptic": "#1f77b4", "neuron": "#ff7f0e", "routing": "#2ca02c",
                     "elementwise": "#9467bd", "memory": "#8c564b", "host": "#d62728",
                     "static": "#7f7f7f"}
-FIGURES = ("energy_per_chip", "energy_per_layer", "firing_rate", "snn_vs_ann")
+FIGURES = ("energy_per_chip", "energy_per_layer", "firing_rate", "snn_vs_ann", "cores_tradeoff")
 
 ASSUMPTIONS = [
     "Every energy is per inference: totals over the simulated samples divided by n_samples.",
@@ -212,7 +213,7 @@ def _priced(r: dict, category: str) -> str:
     return fmt_energy(r["by_category_pj"][category])
 
 
-_FIG_FUNCS = {"energy_per_chip": fig_energy_per_chip, "energy_per_layer": fig_energy_per_layer,
+_FIG_FUNCS = {"cores_tradeoff": _tradeoff.fig_cores_tradeoff, "energy_per_chip": fig_energy_per_chip, "energy_per_layer": fig_energy_per_layer,
               "firing_rate": fig_firing_rate, "snn_vs_ann": fig_snn_vs_ann}
 
 
@@ -250,6 +251,7 @@ def _blocks(data: dict, pngs: dict[str, Path]) -> list[tuple]:
                    "weights) or handing it to a host. 'static': leakage x run time; where a chip's "
                    "file has no sourced static figure it is 'not modelled' (see the caveats per chip)."))
     B.append(("img", "energy_per_chip", "Energy per inference per chip, and its split by category"))
+    B.extend(_tradeoff.blocks(data, fmt_energy, fmt_time))
     B.append(("h2", "SNN vs dense ANN"))
     bases = list(data["ann_energy_pj"])
     if bases:
@@ -392,12 +394,13 @@ def _to_html(blocks, pngs, title) -> str:
 
 # -- entry point --------------------------------------------------------------------------
 
-def build_data(counts: dict, chips: list | None = None, title: str = "Energy estimate") -> dict:
+def build_data(counts: dict, chips: list | None = None, title: str = "Energy estimate",
+               mapping: str | int = "packed") -> dict:
     """Everything the reports show, as a JSON-able dict (what energy.json holds)."""
     warnings = validate_counts(counts)
     chips = list(chips) if chips else DEFAULT_CHIPS
     loaded = [load_chip(c) for c in chips]
-    cmp = compare(counts, loaded)
+    cmp = compare(counts, loaded, mapping)
     sources = [{"chip": ch.name, "section": s, "key": k, **q.as_dict()}
                for ch in loaded for s, k, q in ch.quantities()]
     layer_info = [{"name": layer["name"], "kind": layer.get("kind", ""), "neurons": layer["neurons"],
@@ -409,7 +412,8 @@ def build_data(counts: dict, chips: list | None = None, title: str = "Energy est
             "layer_info": layer_info,
             "firing_rates": {layer["name"]: firing_rate(counts, layer) for layer in counts["layers"]},
             "chips": cmp["chips"], "ann_energy_pj": cmp["ann_energy_pj"],
-            "snn_over_ann": cmp["snn_over_ann"], "sources": sources,
+            "snn_over_ann": cmp["snn_over_ann"], "sources": sources, "mapping": mapping,
+            "per_token": _tradeoff.per_token_data(counts, cmp["chips"]),
             "assumptions": ASSUMPTIONS, "warnings": warnings}
 
 
@@ -428,7 +432,7 @@ def _precision_md(p: dict | None) -> str:
 
 def write_reports(counts: dict | str | Path, chips: list | None = None,
                   out_dir: str | Path = "energy-report", title: str = "Energy estimate",
-                  precision: dict | None = None) -> dict:
+                  mapping: str | int = "packed", precision: dict | None = None) -> dict:
     """Write energy.json, energy.md, energy.html and one PNG per figure into ``out_dir``.
 
     counts: the engines' operation counts (a dict, or the path of a JSON file holding one;
@@ -443,7 +447,7 @@ def write_reports(counts: dict | str | Path, chips: list | None = None,
         counts = json.loads(Path(counts).read_text(encoding="utf-8"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = build_data(counts, chips, title)
+    data = build_data(counts, chips, title, mapping)
     pngs = {}
     for name in FIGURES:
         fig = _FIG_FUNCS[name](data)

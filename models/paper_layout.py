@@ -146,6 +146,10 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
     if H % n_ssm:
         raise CheckpointError(f"{source}: n_ssm = {n_ssm} (rows of inv_A_real) must divide H = {H}")
     is_gsu = "model.layers.0.layer.GSU" in sd
+    if kind is not None and kind not in presets.PRESETS:
+        raise CheckpointError(f"{source}: kind {kind!r} (from {kind_source}) is not one of the paper's layouts "
+                              f"({', '.join(presets.PRESETS)}); the other recipes are read in our layout "
+                              "(models/own_layout.py)")
     kind_unknown = kind is None and not is_gsu  # refused once the rest is checked (its error comes first)
     if kind is None:
         kind, kind_source = ("gsu", "the GSU keys") if is_gsu else ("binary_s4d", "")

@@ -115,7 +115,7 @@ def test_snn_vs_ann_figure_matches_json(report):
 def test_html_is_self_contained(report):
     out, _, _, d = report
     page = (out / "energy.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5
     assert not re.search(r"src=['\"](?!data:)", page)          # nothing fetched from elsewhere
     assert "Davies et al. 2018" in page and "assumed" in page
     assert "cannot do natively" in page

@@ -38,8 +38,8 @@ def _user_errors() -> tuple[type, ...]:
     except ImportError:
         pass
     try:
-        from energy import ChipFileError, CountsError
-        errors += [ChipFileError, CountsError]
+        from energy import ChipFileError, CountsError, MappingError
+        errors += [ChipFileError, CountsError, MappingError]
     except ImportError:
         pass
     return tuple(errors)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models import presets
 from models.errors import InputError
 from simulator.cli.options import import_options
 
@@ -34,7 +35,11 @@ def load_data(args):
         args = args.replace(checkpoint=f"untrained-{sc.name}")
         if getattr(args, "disc", None) or getattr(args, "decoder", None):
             raise InputError(f"--disc/--decoder describe a checkpoint; the untrained {sc.name} workload has its own")
-        net = sc.network(kind=getattr(args, "kind", None) or "binary_s4d")
+        kind = getattr(args, "kind", None) or "binary_s4d"
+        if kind not in presets.PRESETS:
+            raise InputError(f"--kind {kind}: the untrained {sc.name} workload is built in the paper's kinds "
+                             f"({', '.join(presets.PRESETS)}); run a trained {kind} checkpoint instead")
+        net = sc.network(kind=kind)
     else:
         if args.checkpoint is None:
             if sc.checkpoint_path is None or not sc.checkpoint_path.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models import presets
 from models.errors import InputError
 
 
@@ -35,9 +36,10 @@ def add_import_options(p: argparse.ArgumentParser) -> None:
                    help="discretisation the model was trained with (default: bilinear, the paper code's)")
     g.add_argument("--decoder", choices=("pool", "last"), default=None,
                    help="decoder mode (default: pool, the paper code's)")
-    g.add_argument("--kind", choices=("binary_s4d", "s4d", "gsu"), default=None,
-                   help="layer kind; GSU is detected from its keys, Binary S4D and the S4D (GELU) baseline share "
-                        "one layout: give it when no model card (X.json beside X.pt) says which")
+    g.add_argument("--kind", choices=presets.ARCHS, default=None,
+                   help="network kind (models/presets.py); GSU is detected from its keys, Binary S4D and the S4D "
+                        "(GELU) baseline share one layout, and the new recipes use ours: give it when no model "
+                        "card (X.json beside X.pt) says which")
 
 
 def add_data_options(p, default_samples=None, dtype=True, shards=True, distributed=True, resume=True,

@@ -1,0 +1,258 @@
+"""Energy and latency held against silicon: the validation rows, their predictions and the page.
+
+``python -m simulator energy --validate [--out DIR]`` builds the workloads (simulator/cli/energy_workloads.py:
+networks of the described sizes with random weights, run by our engine), hands their counts here, and this
+module predicts every measured quantity with a low / central / high range and writes
+``energy-validation.md``, ``energy-validation.json`` and ``images/energy_validation.png`` into DIR
+(default docs/). Which rows calibrate the model is stated per row (``calibration``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+from .baselines import regimes
+from .catalogue import load_chip
+from .model import estimate
+
+_L2_DIR = ("lava-nc/lava-dl, branch S4D_debug, commit 1b35217, src/lava/lib/dl/slayer/state_space_models/sCIFAR/"
+           "profiling_scripts/")
+# Intel's Loihi 2 profiler output printed in those notebooks (60,000 steps per run; time averaged over the runs,
+# energy from the one run whose breakdown is printed). Per step = printed total / 60,000.
+L2_MEASURED = {
+    "torch": {"time_us": 31.033, "total_uj": 242759.0 / 60000, "dynamic_uj": 39582.0 / 60000, "static_w": 0.109,
+              "source": _L2_DIR + "profiling_torch_version.ipynb: 31.03 us per step (average_time_per_timestep); "
+                        "one run 242,759 uJ total, 39,582 uJ dynamic (0.021 W), static 0.109 W, over 60,000 steps"},
+    "sigma_delta": {"time_us": 30.985, "total_uj": 281367.0 / 60000, "dynamic_uj": 18883.0 / 60000,
+                    "static_w": 0.142,
+                    "source": _L2_DIR + "profiling_slayer_version.ipynb (SigmaS4dDelta): 30.98 us per step; one run "
+                              "281,367 uJ total, 18,883 uJ dynamic (0.010 W), static 0.142 W, over 60,000 steps"},
+}
+L2_SOURCE = L2_MEASURED["torch"]["source"]
+MEYER_SOURCE = "Meyer et al., arXiv 2409.15022 (abstract): Loihi 2 vs recurrent S4D on a Jetson Orin Nano, token by token"
+PIERRO_SOURCE = "Pierro et al., arXiv 2502.01330 (abstract): sparse S5 W8A16 on Loihi 2 vs a dense model on an edge GPU"
+
+# The workloads, from their public descriptions (what is assumed is said in "assumed").
+WORKLOADS = {
+    "l2_s4d": {"ssm": "s4d_real", "H": 128, "N": 4, "n_layers": 1, "d_input": 3, "classes": 10, "steps": 1024,
+               "message_bits": 24, "cores": 6,
+               "described": "encoder 3->128, real S4D H=128 N=4 (512 state neurons), ReLU, FF 128->128 ReLU, decoder "
+                            "128->10; 24-bit graded messages; 6 cores (Intel's profiler output in lava-dl)",
+               "assumed": "random weights; uniform random sCIFAR-like input (1024 steps x 3 channels); the torch "
+                          "variant sends every value every step (counts made dense), the sigma-delta variant only "
+                          "changes (threshold 0, as counted)"},
+    "meyer": {"ssm": "s4d_real", "H": 128, "N": 4, "n_layers": 4, "d_input": 1, "classes": 10, "steps": 784,
+              "message_bits": 24, "cores": 31,
+              "described": "S4D with ReLU, no norm or residual, 8-bit weights, 24-bit state and messages; 31 cores, "
+                           "67k parameters (secondary sources), sMNIST",
+              "assumed": "4 blocks of H=128, N=4 (67k parameters); real modes as in Lava's S4D process; random "
+                         "weights and input; ReLU sigma-delta with threshold 0"},
+    "meyer_large": {"ssm": "s4d_real", "H": 256, "N": 4, "n_layers": 4, "d_input": 3, "classes": 10, "steps": 1024,
+                    "message_bits": 24, "cores": 111,
+                    "described": "the larger of Meyer et al.'s networks: 111 cores, 265k parameters (secondary sources), "
+                                 "sCIFAR",
+                    "assumed": "4 blocks of H=256, N=4 (265k parameters); otherwise as 'meyer'"},
+    "pierro": {"ssm": "s5", "H": 192, "P": 256, "n_layers": 3, "d_input": 257, "classes": 257, "steps": 256,
+               "sparsity": 0.9, "message_bits": 16, "cores": "spread",
+               "described": "S5, 3 layers, d_model 192, state 256 (stevenabreu7/SparseRNNs recipes/ndns.json), about "
+                            "90 % weight sparsity + ReLU, W8A16, audio denoising",
+               "assumed": "257 spectrogram bins in and out; random weights with 90 % zeros; uniform random input; "
+                          "spread mapping (the measured core count is not public; the lowest-latency mapping assumed)"},
+}
+
+
+def every_step(counts: dict) -> dict:
+    """The same run with every graded value sent every step (no sigma-delta): the torch (QAT) variant."""
+    c = copy.deepcopy(counts)
+    steps = c["timesteps"] * c["n_samples"]
+    d_in = c["network"].get("d_input", 1)
+    for layer in c["layers"]:
+        k = layer["counts"]
+        if layer["name"] == "encoder":
+            k["messages"], k["graded_macs"] = d_in * steps, k["dense_macs"]
+        elif layer["modes"]:
+            drive = layer["modes"] * c["network"]["directions"] * steps     # b*u for every mode, every step
+            k["messages"] = 2 * layer["neurons"] * steps                    # inputs in and activations out
+            k["graded_macs"] = k["dense_macs"] + drive
+    return c
+
+
+def with_bits(counts: dict, bits: int) -> dict:
+    c = copy.deepcopy(counts)
+    for layer in c["layers"]:
+        if layer["modes"]:
+            layer.setdefault("needs", {})["message_bits"] = bits
+    return c
+
+
+def _r(est: dict, key: str, scale: float) -> dict:
+    r = est["range"][key]
+    return {k: r[k] * scale for k in ("low", "central", "high")}
+
+
+def _ratio(num: dict, den: dict) -> dict:
+    """Range of num / den when each lies in its own range (independent: the widest combination)."""
+    n, d = (num["low"], num["high"]), (den["low"], den["high"])
+    return {"low": min(n) / max(d), "central": num["central"] / den["central"], "high": max(n) / min(d)}
+
+
+def _row(workload, quantity, unit, measured, pred, source, calibration, note=""):
+    return {"workload": workload, "quantity": quantity, "unit": unit, "measured": measured,
+            "predicted_low": pred["low"], "predicted": pred["central"], "predicted_high": pred["high"],
+            "ratio": (pred["central"] / measured) if measured else None, "source": source,
+            "calibration": calibration, "note": note}
+
+
+def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
+    """Every validation row from the workloads' counts (keys of WORKLOADS)."""
+    out = []
+    l2 = WORKLOADS["l2_s4d"]
+    torch_c = with_bits(every_step(counts["l2_s4d"]), l2["message_bits"])
+    sd_c = with_bits(counts["l2_s4d"], l2["message_bits"])
+    for name, c, key, cal in (("L2-S4D torch (QAT), 6 cores", torch_c, "torch", True),
+                              ("L2-S4D sigma-delta, 6 cores", sd_c, "sigma_delta", False)):
+        e = estimate(c, chip, l2["cores"])
+        m = L2_MEASURED[key]
+        out.append(_row(name, "time per step", "us", m["time_us"], _r(e, "latency_per_token_s", 1e6), m["source"], cal))
+        out.append(_row(name, "energy per step, total", "uJ", m["total_uj"], _r(e, "energy_per_token_pj", 1e-6),
+                        m["source"], cal, f"measured static power in this run: {m['static_w']} W"))
+        out.append(_row(name, "energy per step, dynamic", "uJ", m["dynamic_uj"],
+                        {k: v / e["timesteps"] * 1e-6 for k, v in _dyn(e).items()}, m["source"], cal))
+    for key, src, meas_e, meas_t, platform in (("meyer", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
+                                               ("meyer_large", MEYER_SOURCE, 1000.0, 75.0, "jetson-orin-nano"),
+                                               ("pierro", PIERRO_SOURCE, 149.0, 42.0, "jetson-orin-nano")):
+        w = WORKLOADS[key]
+        c = with_bits(counts[key], w["message_bits"])
+        e = estimate(c, chip, w["cores"])
+        base = regimes(c, [platform])[platform]
+        loihi_e = _r(e, "energy_per_token_pj", 1.0)
+        loihi_t = _r(e, "latency_per_token_s", 1.0)
+        gpu_se = {k: base["streaming"][k]["energy_pj"] for k in loihi_e}
+        gpu_st = {k: base["streaming"][k]["latency_s"] for k in loihi_e}
+        gpu_be = {k: base["batched"][k]["energy_pj"] for k in loihi_e}
+        name = {"meyer": "Meyer (sMNIST size, 31 cores)", "meyer_large": "Meyer (sCIFAR size, 111 cores)",
+                "pierro": "Pierro (S5, spread)"}[key]
+        label = f"{name}: {platform} / Loihi 2"
+        out.append(_row(label, "energy ratio, streaming batch 1", "x", meas_e, _ratio(gpu_se, loihi_e), src, False))
+        out.append(_row(label, "latency ratio, streaming batch 1", "x", meas_t, _ratio(gpu_st, loihi_t), src, False))
+        out.append(_row(label, "energy ratio, batched offline (FFT)", "x", None, _ratio(gpu_be, loihi_e), src, False,
+                        "Meyer et al.: the Jetson is better in batched mode; no number public (which metric is not "
+                        "said in the abstract)" if key.startswith("meyer") else "no measurement of this regime public"))
+        # throughput: the GPU's batched tokens per second over Loihi 2's (one token per step)
+        gpu_tp = {k: 1.0 / base["batched"][k]["time_per_token_s"] for k in loihi_e}
+        loihi_tp = {k: 1.0 / loihi_t[k] for k in loihi_e}
+        out.append(_row(f"{name}: Loihi 2 / {platform}", "throughput ratio, batched offline", "x", None,
+                        _ratio(loihi_tp, gpu_tp), src, False,
+                        "Loihi 2 tokens/s over the GPU's batched tokens/s: below 1 means the GPU wins"))
+    return out
+
+
+def _dyn(e: dict) -> dict:
+    return e["range"]["dynamic_energy_pj"]
+
+
+def loihi1_constants() -> list[dict]:
+    """Loihi 1 per-event constants: Davies et al. 2018 (pre-silicon) vs SANA-FE (fitted to silicon)."""
+    chip = load_chip("loihi")
+    keys = [("energy", "synop"), ("energy", "neuron_update"), ("energy", "spike_within_tile"), ("energy", "tile_hop"),
+            ("timing", "barrier_sync"), ("timing", "neuron_update_time"), ("timing", "synop_time"),
+            ("timing", "spike_out_time"), ("timing", "hop_time")]
+    return [{"key": k, "unit": chip.q(s, k).unit, "used": chip.q(s, k).value, "low": chip.q(s, k).low,
+             "high": chip.q(s, k).high, "source": chip.q(s, k).source} for s, k in keys]
+
+
+def within(row: dict, factor: float) -> bool | None:
+    if not row["measured"]:
+        return None
+    return 1 / factor <= row["predicted"] / row["measured"] <= factor
+
+
+# -- the page ----------------------------------------------------------------------------------------------
+
+def run_validation(counts: dict[str, dict], out_dir: str | Path = "docs", reduced: bool = False) -> dict:
+    """Predict every row from ``counts`` and write energy-validation.md/.json and images/energy_validation.png."""
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    table = rows(counts)
+    data = {"about": "python -m simulator energy --validate: predicted (our model) vs measured (silicon)",
+            "reduced": reduced, "chip": "loihi2", "rows": table, "workloads": WORKLOADS,
+            "loihi1_constants": loihi1_constants(),
+            "steps_simulated": {k: c["timesteps"] for k, c in counts.items()},
+            "within_2x": [r["workload"] + ": " + r["quantity"] for r in table if within(r, 2.0)],
+            "within_3x": [r["workload"] + ": " + r["quantity"] for r in table if within(r, 3.0)]}
+    fig = out / "images" / "energy_validation.png"
+    _figure(table, fig)
+    (out / "energy-validation.json").write_text(json.dumps(data, indent=1, allow_nan=False), encoding="utf-8")
+    (out / "energy-validation.md").write_text(_markdown(data), encoding="utf-8")
+    data["files"] = [str(out / "energy-validation.md"), str(out / "energy-validation.json"), str(fig)]
+    return data
+
+
+def _figure(table: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pts = [r for r in table if r["measured"]]
+    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    lo = min(min(r["measured"], r["predicted_low"]) for r in pts) / 2
+    hi = max(max(r["measured"], r["predicted_high"]) for r in pts) * 2
+    xs = [lo, hi]
+    ax.plot(xs, xs, "k-", lw=1, label="predicted = measured (1x)")
+    ax.fill_between(xs, [x * 0.75 for x in xs], [x * 1.25 for x in xs], color="0.85", label="+-25 %")
+    for x, style in ((2, ":"), (3, "--")):
+        ax.plot(xs, [v * x for v in xs], "k" + style, lw=0.6)
+        ax.plot(xs, [v / x for v in xs], "k" + style, lw=0.6, label=f"{x}x")
+    for r in pts:
+        yerr = [[r["predicted"] - r["predicted_low"]], [r["predicted_high"] - r["predicted"]]]
+        ax.errorbar([r["measured"]], [r["predicted"]], yerr=yerr, fmt="s" if r["calibration"] else "o",
+                    mfc="white" if r["calibration"] else None, capsize=3)
+        ax.annotate(f'{r["workload"].split(",")[0].split(":")[0].split(" (")[0]}'
+                    f'{" large" if "111" in r["workload"] else ""}: {r["quantity"]} ({r["unit"]})',
+                    (r["measured"], r["predicted"]), fontsize=6, xytext=(4, -8), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured on silicon (log scale; each point in its own unit)")
+    ax.set_ylabel("predicted, central with low-high range (log scale)")
+    ax.set_title("Energy model vs silicon (open squares: calibration rows)")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3g}"
+
+
+def _markdown(data: dict) -> str:
+    out = ["# Energy and latency held against silicon", "",
+           "Generated by `python -m simulator energy --validate` (energy/validation.py); do not edit by hand."
+           + (" **Reduced run** (few steps): numbers are for testing the command only." if data["reduced"] else ""),
+           "See [energy-model.md](energy-model.md) for the model and how it was calibrated.", "",
+           "![predicted vs measured, log-log](images/energy_validation.png)", "",
+           "| workload | quantity | unit | measured | predicted (low - high) | predicted / measured | calibration | "
+           "source |", "|---|---|---|---|---|---|---|---|"]
+    for r in data["rows"]:
+        ratio = "-" if r["ratio"] is None else f'{r["ratio"]:.2f}'
+        out.append(f'| {r["workload"]} | {r["quantity"]} | {r["unit"]} | {_fmt(r["measured"])} | '
+                   f'{_fmt(r["predicted"])} ({_fmt(r["predicted_low"])} - {_fmt(r["predicted_high"])}) | {ratio} | '
+                   f'{"yes" if r["calibration"] else "no (blind)"} | {r["source"]}{"; " + r["note"] if r["note"] else ""} |')
+    out += ["", f'Within 2x: {", ".join(data["within_2x"]) or "none"}.', "",
+            f'Within 3x: {", ".join(data["within_3x"]) or "none"}.', "", "## Workloads", "",
+            "Built in our tool (simulator/cli/energy_workloads.py): networks of the described sizes with random "
+            "weights, run by the event engine; counts priced by energy/. Steps simulated: "
+            + ", ".join(f"{k} {v}" for k, v in data["steps_simulated"].items()) + ".", ""]
+    for name, w in data["workloads"].items():
+        out.append(f'* **{name}**: {w["described"]}. Assumed: {w["assumed"]}. Mapping: {w["cores"]}'
+                   f'{" cores" if isinstance(w["cores"], int) else ""}.')
+    out += ["", "## Loihi 1 per-event constants: Davies et al. 2018 vs SANA-FE", "",
+            "The Loihi model uses SANA-FE's silicon-fitted constants as central values; the ranges run down to "
+            "Davies et al.'s pre-silicon figures and up by SANA-FE's reported error band (12 % energy, 25 % latency).",
+            "", "| constant | unit | used | low | high | source |", "|---|---|---|---|---|---|"]
+    for c in data["loihi1_constants"]:
+        out.append(f'| {c["key"]} | {c["unit"]} | {c["used"]} | {c["low"]} | {c["high"]} | {c["source"]} |')
+    return "\n".join(out) + "\n"

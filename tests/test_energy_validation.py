@@ -1,0 +1,78 @@
+"""The validation command runs from a clean checkout and writes its page, data and figure (reduced size);
+the Loihi 2 file is the calibration it claims; predictions move with the quantities they depend on."""
+import json
+
+import pytest
+
+from energy import estimate, load_chip
+from energy.baselines import flops_per_token, regimes
+from energy.validation import WORKLOADS, every_step, rows
+
+
+@pytest.fixture(scope="module")
+def counts():
+    from simulator.cli.energy_workloads import all_counts
+    return all_counts(WORKLOADS, reduced=True)
+
+
+def test_validate_command_writes_page_json_and_figure(tmp_path):
+    from simulator.cli import main
+    assert main(["energy", "--validate", "--reduced", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "energy-validation.json").read_text())
+    keys = {"workload", "quantity", "unit", "measured", "predicted_low", "predicted", "predicted_high", "source"}
+    assert data["rows"] and all(keys <= set(r) for r in data["rows"])
+    assert all(r["predicted_low"] <= r["predicted"] <= r["predicted_high"] for r in data["rows"])
+    assert {r["calibration"] for r in data["rows"]} == {True, False}      # calibration rows are named
+    page = (tmp_path / "energy-validation.md").read_text()
+    assert "Reduced run" in page and "images/energy_validation.png" in page
+    assert (tmp_path / "images" / "energy_validation.png").stat().st_size > 10_000
+
+
+def test_loihi2_is_calibrated_on_the_torch_row(counts):
+    """The shipped Loihi 2 factors reproduce the calibration run's 31.0 us and 0.651 uJ dynamic per step
+    (full size: docs/energy-validation.json; the reduced run has other activity, so only within 10 %)."""
+    cal = [r for r in rows(counts) if r["calibration"]]
+    assert {r["quantity"] for r in cal} == {"time per step", "energy per step, total", "energy per step, dynamic"}
+    for r in cal:
+        assert r["predicted"] == pytest.approx(r["measured"], rel=0.1), r
+
+
+def test_every_step_sends_every_value(counts):
+    c = counts["l2_s4d"]
+    d = every_step(c)
+    layer = next(x for x in d["layers"] if x["modes"])
+    steps = c["timesteps"] * c["n_samples"]
+    assert layer["counts"]["messages"] == 2 * 128 * steps
+    assert layer["counts"]["graded_macs"] == 128 * 128 * steps + 512 * steps      # mixing + b*u per mode
+    assert estimate(d, "loihi2", 6)["dynamic_energy_pj"] > estimate(c, "loihi2", 6)["dynamic_energy_pj"]
+
+
+def test_streaming_is_launch_bound_and_batched_is_flop_bound(counts):
+    c = counts["meyer"]
+    f = flops_per_token(c)
+    assert f["operators"] == 4 * 8 + 2
+    # by hand, 16 steps: dense MACs per token = encoder 128 + 4 x 128 x 128 mixing + decoder 10 x 128 / 16 = 65744;
+    # recurrent: + 4 blocks x (512 real modes x 4 + 128 channels x 4 (D skip, activation));
+    # FFT form: + 4 x (512 x 2 (summed kernel) + 128 x 4 + 128 channels x 3 FFTs x 5 x log2 32)
+    assert f["recurrent"] == pytest.approx(2 * 65744 + 4 * (512 * 4 + 128 * 4))
+    assert f["convolution"] == pytest.approx(2 * 65744 + 4 * (512 * 2 + 128 * 4 + 128 * 3 * 5 * 5))
+    r = regimes(c, ["jetson-orin-nano"])["jetson-orin-nano"]
+    s = r["streaming"]["central"]
+    # 34 launches x 20 us = 680 us, the FLOPs add well under 1 %
+    assert s["latency_s"] == pytest.approx(34 * 20e-6, rel=0.01)
+    assert s["energy_pj"] == pytest.approx(7.0 * s["latency_s"] * 1e12)
+    b = r["batched"]["central"]
+    assert b["time_per_token_s"] == pytest.approx(176032 / (1.28e12 * 0.3))
+    assert r["streaming"]["low"]["latency_s"] < s["latency_s"] < r["streaming"]["high"]["latency_s"]
+
+
+def test_mapping_option_is_checked_before_simulating():
+    from cli_helpers import assert_one_line_error, call
+    assert_one_line_error(call("energy", "--mapping", "tight", "--samples", "1"), "--mapping", "tight")
+    assert_one_line_error(call("energy", "--mapping", "0", "--samples", "1"), "--mapping")
+
+
+def test_too_few_cores_is_one_line(tmp_path):
+    from cli_helpers import assert_one_line_error, call
+    assert_one_line_error(call("energy", "--mapping", "2", "--samples", "1", "--chips", "loihi2",
+                               "--out", tmp_path / "e"), "needs at least 6 cores", "loihi2")
