@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -92,7 +90,8 @@ def main(argv=None) -> int:
     print(f"\nload average after: {os.getloadavg()[0]:.2f}; total {time.time() - t0:.0f} s\n")
     if rows:
         table(rows, args.precision)
-    print(f"\nspeed, {args.speed_samples} digits, best of {args.speed_rounds} interleaved rounds ({args.engine} engine):")
+    print(f"\nspeed, {args.speed_samples} digits, best of {args.speed_rounds} interleaved rounds "
+          f"({args.engine} engine):")
     print("| checkpoint | float64 | fixed point | fixed / float64 time |")
     print("|---|---|---|---|")
     for name, bf, bx in speeds:

@@ -18,7 +18,7 @@ from simulator.calibrate import calibrate, check_widths
 from simulator.compiled import compile_network
 from simulator.engine import Stream, run
 from simulator.fixed_check import engines_agree
-from simulator.fixed_point import FLOOR, TRUNCATE, FixedPoint
+from simulator.fixed_point import FLOOR, FixedPoint
 from simulator.parts.fixed_activation import sigma_delta_fixed
 
 SHIPPED = ("smnist_binary_s4d", "smnist_gsu", "smnist_s4d", "smnist_lif_s4d", "smnist_s5", "smnist_sigma_delta_s4d")

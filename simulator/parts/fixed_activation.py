@@ -2,16 +2,13 @@
 membrane and ReLU sigma-delta in integers (their float runners' counting is reused unchanged)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from models.parts import GELU, LIF, Heaviside, ReLUSigmaDelta, Ternary
 from models.parts.activation import gelu
 from simulator.fixed_point import commit, limits, lut, make_table, quantise, rshift, weight_frac
-from simulator.parts.activation import HeavisideRun, TernaryRun
-from simulator.parts.activation import GELURun
+from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
 from simulator.parts.base import Context, runs
 from simulator.parts.lif import LIFRun, LIFState
 from simulator.parts.sigma_delta import ReLUSigmaDeltaRun

@@ -7,7 +7,8 @@ by the precision's weight rounding); the state is `state_bits` wide at the calib
     y = commit_message( rshift( align(2 Re(sum_n C*s) (+ backward)) + align(D*u), f_C + f_s + ly - f_y ) )
 
 all products and sums in int64, each sum formed at the finer of its terms' scales (left shifts, exact; by at most
-LA_MAX / LY_MAX bits, beyond which the finer term is rounded first), so a state or y is rounded once. A channel whose state is exactly zero and whose input is zero stays zero and
+LA_MAX / LY_MAX bits, beyond which the finer term is rounded first), so a state or y is rounded once.
+A channel whose state is exactly zero and whose input is zero stays zero and
 adds nothing, so the event engine skips it and still computes the same bits as the dense engine.
 """
 from __future__ import annotations
