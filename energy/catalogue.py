@@ -16,6 +16,9 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from models.errors import InputError
+from models.precision import Precision
+
 CHIP_DIR = Path(__file__).parent / "chips"
 KINDS = ("measured", "simulated", "derived", "assumed")
 FAMILIES = ("neuromorphic", "conventional")
@@ -102,6 +105,8 @@ class Chip:
     path: str
     sections: dict[str, dict[str, Quantity]] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)   # optional [chip] strings (static_scope)
+    # [precision]: the chip's arithmetic (see precision()), kept apart from the priced sections
+    precision_table: dict[str, Quantity] = field(default_factory=dict)
 
     # -- typed accessors (canonical units) --------------------------------------
     def has(self, section: str, key: str) -> bool:
@@ -127,6 +132,16 @@ class Chip:
 
     def flag(self, key: str) -> bool:
         return bool(self.q("capabilities", key).canonical)
+
+    def precision(self) -> Precision:
+        """The chip's fixed-point arithmetic from its [precision] section, as a models.precision.Precision."""
+        if not self.precision_table:
+            raise InputError(f"--precision {self.name}: the chip file {self.path} has no [precision] section "
+                             f"(its arithmetic is not stated); choose float64, float32, w8s24 or a chip that has one")
+        missing = [k for k in PRECISION_KEYS if k not in self.precision_table]
+        if missing:
+            raise InputError(f"--precision {self.name}: {self.path} [precision] lacks {', '.join(missing)}")
+        return Precision(name=self.name, **{k: self.precision_table[k].value for k in PRECISION_KEYS})
 
     @property
     def neuromorphic(self) -> bool:
@@ -216,7 +231,7 @@ def _parse(data: dict, path: str) -> Chip:
         raise ChipFileError(f"{path}: static_scope 'core' needs [power] static_per_core")
     sections: dict[str, dict[str, Quantity]] = {}
     for section, entries in data.items():
-        if section == "chip":
+        if section in ("chip", "precision"):
             continue
         if section not in _SECTIONS:
             raise ChipFileError(f"{path}: unknown section [{section}]; expected one of "
@@ -229,7 +244,8 @@ def _parse(data: dict, path: str) -> Chip:
     chip = Chip(name=head["name"], display_name=head["display_name"], family=head["family"],
                 process=str(head.get("process", "")), step_model=head["step_model"],
                 summary=str(head.get("summary", "")), path=path, sections=sections,
-                extra={"static_scope": scope})
+                extra={"static_scope": scope},
+                precision_table=parse_precision_table(data.get("precision"), path))
     if (chip.neuromorphic and not chip.flag("programmable_neurons")
             and not chip.has("energy", "host_op")):
         # fixed-function chips hand sigmoid/products/LayerNorm to a host: that needs a price
@@ -240,6 +256,43 @@ def _parse(data: dict, path: str) -> Chip:
         if not chip.has("timing", key):
             raise ChipFileError(f"{path}: step_model '{chip.step_model}' needs [timing] {key}")
     return chip
+
+
+# [precision] keys and their units: bit widths (unit "bits"), names (unit "-"), a flag (unit "bool")
+PRECISION_KEYS = {"weight_bits": "bits", "weight_exponent": "-", "state_bits": "bits", "message_bits": "bits",
+                  "rounding": "-", "weight_rounding": "-", "saturate": "bool", "coef_bits": "bits",
+                  "lut_bits": "bits"}
+
+
+def parse_precision_table(entries, path: str) -> dict[str, Quantity]:
+    """The [precision] section: every figure a table with value, unit, kind, source (and note) like the
+    others; values are checked by models.precision.Precision when a run asks for them."""
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict):
+        raise ChipFileError(f"{path}: [precision] must be a table")
+    out = {}
+    for key, raw in entries.items():
+        where = f"{path}: [precision] {key}"
+        if key not in PRECISION_KEYS:
+            raise ChipFileError(f"{where}: unknown key; expected one of {', '.join(PRECISION_KEYS)}")
+        if not isinstance(raw, dict):
+            raise ChipFileError(f"{where}: expected a table with value, unit, source, kind; found {raw!r}")
+        for k in ("value", "unit", "source", "kind"):
+            if k not in raw:
+                raise ChipFileError(f"{where}: missing '{k}'")
+        if raw["kind"] not in KINDS:
+            raise ChipFileError(f"{where}: kind must be one of {KINDS}, found {raw['kind']!r}")
+        if raw["unit"] != PRECISION_KEYS[key]:
+            raise ChipFileError(f"{where}: unit must be {PRECISION_KEYS[key]!r}, found {raw['unit']!r}")
+        value = raw["value"]
+        expected = {"bits": int, "-": str, "bool": bool}[raw["unit"]]
+        if type(value) is not expected:
+            raise ChipFileError(f"{where}: value must be {expected.__name__}, found {value!r}")
+        out[key] = Quantity(value=value, unit=raw["unit"], source=str(raw["source"]), kind=raw["kind"],
+                            secondary=bool(raw.get("secondary", False)), note=str(raw.get("note", "")),
+                            canonical=value)
+    return out
 
 
 def _quantity(raw, path: str, section: str, key: str) -> Quantity:

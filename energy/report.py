@@ -417,16 +417,31 @@ def build_data(counts: dict, chips: list | None = None, title: str = "Energy est
             "assumptions": ASSUMPTIONS, "warnings": warnings}
 
 
+def _precision_md(p: dict | None) -> str:
+    """The arithmetic the counts were simulated in (a fixed-point run), for energy.md."""
+    if not p:
+        return ""
+    prec = p["precision"]
+    text = (f"\n\n## Arithmetic\n\nSimulated at `{prec['name']}`: {prec['weight_bits']}-bit weights, "
+            f"{prec['state_bits']}-bit state, {prec['message_bits']}-bit messages ({prec['rounding']} rescaling). "
+            f"Predictions agreeing with float64: {100 * p['prediction_agreement_with_float64']:.2f} %")
+    if "accuracy" in p:
+        text += f"; accuracy {100 * p['accuracy']:.2f} % (float64: {100 * p['accuracy_float64']:.2f} %)"
+    return text + ".\n"
+
+
 def write_reports(counts: dict | str | Path, chips: list | None = None,
                   out_dir: str | Path = "energy-report", title: str = "Energy estimate",
-                  mapping: str | int = "packed") -> dict:
+                  mapping: str | int = "packed", precision: dict | None = None) -> dict:
     """Write energy.json, energy.md, energy.html and one PNG per figure into ``out_dir``.
 
     counts: the engines' operation counts (a dict, or the path of a JSON file holding one;
     see energy/counts.py); chips: catalogue names and/or paths to chip TOML files (default:
     the whole catalogue, energy.catalogue.DEFAULT_CHIPS). Returns the data written to
     energy.json, with ``files`` listing every path written. Raises CountsError or
-    ChipFileError (both ValueError) with a message naming what is wrong.
+    ChipFileError (both ValueError) with a message naming what is wrong. precision: the run's
+    arithmetic and its cost against float64 (the simulator's summary section), copied into energy.json
+    and stated at the end of energy.md.
     """
     if isinstance(counts, (str, Path)):
         counts = json.loads(Path(counts).read_text(encoding="utf-8"))
@@ -444,7 +459,9 @@ def write_reports(counts: dict | str | Path, chips: list | None = None,
     files = {"json": out / "energy.json", "markdown": out / "energy.md", "html": out / "energy.html",
              **{f"png_{k}": v for k, v in pngs.items()}}
     data["files"] = {k: str(v) for k, v in files.items()}
-    for key, text in (("markdown", _to_markdown(blocks, pngs)), ("html", _to_html(blocks, pngs, title)),
+    if precision is not None:
+        data["precision"] = precision
+    for key, text in (("markdown", _to_markdown(blocks, pngs) + _precision_md(precision)), ("html", _to_html(blocks, pngs, title)),
                       ("json", json.dumps(_jsonable(data), indent=1, allow_nan=False))):
         with _atomic(files[key]) as tmp:
             tmp.write_text(text, encoding="utf-8")

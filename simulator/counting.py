@@ -12,7 +12,10 @@ from simulator.parts import changed
 
 FIELDS = ("mode_updates", "real_mode_updates", "dense_mode_updates", "channel_updates", "spikes", "spike_acs",
           "messages", "graded_macs", "graded_acs", "sigmoid", "gelu", "multiply", "norm_elements", "norm_reductions",
-          "max_reductions", "residual_adds", "dense_macs")
+          "max_reductions", "residual_adds", "dense_macs", "saturations")
+# Not an operation: values that did not fit their width in a fixed-point run (0 in float). Reported in the
+# summary's precision section, left out of the counts document that energy/ reads.
+NOT_OPERATIONS = ("saturations",)
 
 
 class Counter:
@@ -62,13 +65,16 @@ def totals(per_sample: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, 
     return {layer: {f: int(v.sum()) for f, v in fields.items()} for layer, fields in per_sample.items()}
 
 
-def counts_report(net, result, compiled=None) -> dict:
+def counts_report(net, result, compiled=None, precision=None) -> dict:
     """The counts document that energy/ reads (schema: docs/operation-counts.md): per layer the counted
-    primitives, the sizes mapping needs, and the parts' hardware needs as facts (no layer-kind names)."""
+    primitives, the sizes mapping needs, and the parts' hardware needs as facts (no layer-kind names).
+    A fixed-point run (precision: its FixedPoint) adds the width of the messages its layers send
+    (needs['message_bits'])."""
     from simulator.compiled import compile_network
     cn = compiled or compile_network(net)
     H = net.H
-    tot = totals(result.counts)
+    tot = {layer: {f: v for f, v in fields.items() if f not in NOT_OPERATIONS}
+           for layer, fields in totals(result.counts).items()}
     layers = [{"name": "encoder", "kind": net.encoder.kind, "neurons": H, "modes": 0,
                "synapses": int(net.encoder.weight.size) if net.encoder.kind == "linear" else 0,
                "fan_out": H if net.encoder.kind == "linear" else 0, "needs": {}, "counts": tot["encoder"]}]
@@ -77,6 +83,8 @@ def counts_report(net, result, compiled=None) -> dict:
         for part in block.parts().values():
             for key, value in part.needs().items():
                 needs[key] = sorted(set(needs.get(key, [])) | set(value)) if isinstance(value, list) else value
+        if precision is not None:
+            needs["message_bits"] = precision.precision.message_bits
         layers.append({"name": f"layer{i}", "kind": "ssm", "neurons": H, "modes": run.ssm.modes_per_layer(H),
                        "synapses": run.mixing.synapses, "fan_out": run.mixing.width, "needs": needs,
                        "counts": tot[f"layer{i}"]})

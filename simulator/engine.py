@@ -43,7 +43,7 @@ class Simulation:
     """A batch of samples being simulated; feed() advances every layer over a chunk of time steps."""
 
     def __init__(self, cn: CompiledNetwork, batch: int, engine: str = "event", record_pre: bool = False,
-                 trace_neurons=None, sample_offset: int = 0, use_fused: bool = True):
+                 trace_neurons=None, sample_offset: int = 0, use_fused: bool = True, probe=None):
         if engine not in ENGINES:
             raise InputError(f"engine: expected one of {', '.join(ENGINES)}, found {engine!r}")
         self.cn, self.batch, self.event = cn, batch, engine == "event"
@@ -52,13 +52,15 @@ class Simulation:
         self.record_pre = record_pre
         self.trace_neurons = None if trace_neurons is None else np.asarray(trace_neurons, np.int64)
         self.sample_offset = sample_offset
+        # probe(layer or None, name, array): sees every tensor between parts (calibration, simulator/calibrate.py)
+        self.probe = probe
         self.spikes: list[list[SpikeMasks]] = [[] for _ in cn.layers]
         self.pre: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.traces: list[list[np.ndarray]] = [[] for _ in cn.layers]
         self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
         # The fused kernel when every part has a piece and no per-part array is asked for (pre-activations,
         # traces); otherwise the walker below. Both give the same bits (tests/test_fused.py).
-        wanted = use_fused and not record_pre and self.trace_neurons is None
+        wanted = use_fused and not record_pre and self.trace_neurons is None and probe is None and cn.fixed is None
         self.fused = fused.driver_for(cn) if wanted else None
 
     # ---- one chunk: the walker ------------------------------------------------------------------------
@@ -68,27 +70,36 @@ class Simulation:
             return self._feed_fused(x)
         cn, st, f = self.cn, self.state, self.cn.dtype
         prenorm = cn.net.prenorm
+        probe = self.probe or _no_probe
         t0 = time.perf_counter()
+        probe(None, "x", x)
         h = self._encode(x)
         self.stage_time_s["encoder"] += time.perf_counter() - t0
         Lc = h.shape[1]
         slots = Lc * cn.H
         for li, layer in enumerate(cn.layers):
             t0 = time.perf_counter()
+            c = self.counter.adder(f"layer{li}")
+            probe(li, "h", h)
             z_in = layer.norm.apply(h) if (prenorm and layer.norm is not None) else h
             y, work = layer.ssm.run(np.ascontiguousarray(z_in, dtype=f), st.ssm[li], self.event)
             t1 = time.perf_counter()
             sent, spikes = layer.activation.run(y, st.activation[li])
             out = layer.mixing.run(sent, y, st.mixing[li], self.event)
             t2 = time.perf_counter()
+            probe(li, "z", z_in)
+            probe(li, "y", y)
+            probe(li, "sent", sent)
+            probe(li, "out", out)
             if not prenorm and layer.norm is not None:
                 h = layer.norm.add_and_norm(h, out, layer.residual)
             else:
-                h = np.ascontiguousarray(h + out if layer.residual else out, dtype=f)
+                h = layer.join(h, out, c)
+            probe(li, "h_next", h)
             self.stage_time_s["ssm"] += t1 - t0
             self.stage_time_s["mixing"] += t2 - t1
             self.stage_time_s["elementwise"] += time.perf_counter() - t2
-            self._count(li, layer, Lc, slots, work, sent, y, spikes)
+            self._count(c, layer, Lc, slots, work, sent, y, spikes, li)
             if spikes is not None:
                 self.spikes[li].append(self._events(spikes, st.steps))
             if self.record_pre:
@@ -97,6 +108,7 @@ class Simulation:
                 self.traces[li].append(y[:, :, self.trace_neurons].copy())
         if prenorm and cn.final_norm is not None:
             h = cn.final_norm.apply(h)
+            probe(None, "final", h)
         kernels.pool_sum(np.ascontiguousarray(h, dtype=np.float64), st.pool)
         st.last = h[:, -1].astype(np.float64)
         st.steps += Lc
@@ -109,23 +121,22 @@ class Simulation:
             self.counter.encoder_tokens(x, st.tok_prev)
             st.tok_prev = x[:, -1].copy()
         else:
-            x = np.ascontiguousarray(x, dtype=cn.dtype)
+            x = cn.prepare_input(x)
             self.counter.encoder_linear(x, st.x_held)      # before the kernel moves x_held on
         records, works, ys, last = fused.feed(self.fused, cn, st, x, self.event)
         self.stage_time_s["fused"] = self.stage_time_s.get("fused", 0.0) + time.perf_counter() - t0
         Lc = x.shape[1]
         for li, (layer, sent, spiking) in enumerate(zip(cn.layers, records, self.fused.spiking)):
             spikes = sent if spiking else None
-            self._count(li, layer, Lc, Lc * cn.H, works[li], sent, ys[li], spikes)
+            self._count(self.counter.adder(f"layer{li}"), layer, Lc, Lc * cn.H, works[li], sent, ys[li], spikes, li)
             if spikes is not None:
                 self.spikes[li].append(self._events(spikes, st.steps))
         st.last = last
         st.steps += Lc
         self.counter.decoder(Lc)
 
-    def _count(self, li: int, layer, Lc: int, slots: int, work, sent, y, spikes) -> None:
+    def _count(self, c, layer, Lc: int, slots: int, work, sent, y, spikes, li: int) -> None:
         """Each part reports its own primitives; the walker adds only the residual sum."""
-        c = self.counter.adder(f"layer{li}")
         events = None if spikes is None else np.count_nonzero(spikes, axis=1)   # (B, H) spikes per input
         layer.ssm.count(c, Lc, slots, work)
         layer.activation.count(c, slots, events, self.state.activation[li])
@@ -144,8 +155,8 @@ class Simulation:
         if cn.enc_rows is None:
             self.counter.encoder_tokens(x, st.tok_prev)
             st.tok_prev = x[:, -1].copy()
-            return np.ascontiguousarray(cn.net.encoder.weight[x], dtype=cn.dtype)
-        x = np.ascontiguousarray(x, dtype=cn.dtype)
+            return np.ascontiguousarray(cn.embedding[x], dtype=cn.dtype)
+        x = cn.prepare_input(x)
         self.counter.encoder_linear(x, st.x_held)
         u = np.empty((x.shape[0], x.shape[1], cn.H), cn.dtype)
         if self.event:
@@ -153,14 +164,14 @@ class Simulation:
         else:
             kernels.graded_dense(x, cn.enc_rows, cn.enc_bias, u)
             st.x_held[:] = x[:, -1]
-        return u
+        return cn.finish_encoder(u, self.counter.adder("encoder"))
 
     # ---- results ------------------------------------------------------------------------------------
     def logits(self) -> np.ndarray:
         net, st = self.cn.net, self.state
         if st.steps == 0:
             raise InputError("no time steps have been fed yet")
-        pooled = st.pool / st.steps if net.decoder.mode == "pool" else st.last
+        pooled = (st.pool / st.steps if net.decoder.mode == "pool" else st.last) * self.cn.out_scale
         return kernels.decode(np.ascontiguousarray(pooled, np.float64), net.decoder.weight, net.decoder.bias)
 
     def result(self) -> RunResult:
@@ -173,6 +184,10 @@ class Simulation:
             pre=[cat(p) for p in self.pre] if self.record_pre else None,
             traces={i: cat(p) for i, p in enumerate(self.traces)} if self.trace_neurons is not None else {},
             trace_neurons=self.trace_neurons)
+
+
+def _no_probe(layer, name, array) -> None:
+    pass
 
 
 class Stream:

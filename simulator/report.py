@@ -27,6 +27,8 @@ def console_summary(s: dict) -> str:
     else:
         lines.append("firing rate per layer (spikes per step per channel): "
                      + ", ".join(f"{r:.3f}" for r in s["firing_rates"]))
+    if "precision" in s:
+        lines.extend(precision_lines(s["precision"]))
     cols = ("spikes", "spike_acs", "messages", "graded_macs", "graded_acs", "mode_updates", "dense_macs")
     lines.append("operations per sample:")
     lines.append(f"  {'layer':<8}" + "".join(f"{c:>14}" for c in cols))
@@ -34,6 +36,24 @@ def console_summary(s: dict) -> str:
     for layer, fields in s["op_counts"].items():
         lines.append(f"  {layer:<8}" + "".join(f"{_si(fields[c] / n):>14}" for c in cols))
     return "\n".join(lines)
+
+
+def precision_lines(p: dict) -> list[str]:
+    """The precision section in a few lines: accuracy, agreement with float64, spikes, first divergence."""
+    name = p["precision"]["name"]
+    lines = [f"precision {name}: calibrated on {p['calibration'].get('source', '?')}"]
+    if "accuracy" in p:
+        lines.append(f"  accuracy {100 * p['accuracy']:.2f} % ({name}) vs {100 * p['accuracy_float64']:.2f} % "
+                     f"(float64); predictions agreeing with float64: {100 * p['prediction_agreement_with_float64']:.2f} %")
+    else:
+        lines.append(f"  predictions agreeing with float64: {100 * p['prediction_agreement_with_float64']:.2f} %")
+    spikes = [f"{100 * a:.3f} %" if a is not None else "graded" for a in p["spike_agreement"]]
+    lines.append("  spike agreement per layer: " + ", ".join(spikes))
+    fd = p["first_divergence"]
+    lines.append("  first spike divergence: " + ("none" if fd is None else
+                                                  f"layer {fd['layer']}, sample {fd['sample']}, step {fd['step']}"))
+    lines.append("  saturations: " + ", ".join(f"{k} {v}" for k, v in p["saturations"].items()))
+    return lines
 
 
 def write_spikes(path: Path, result) -> None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from simulator.cli.data import check_options, load_data
 from simulator.cli.options import add_data_options, add_import_options
-from simulator.cli.run import run_summary, simulate
+from simulator.cli.precision import check_precision_options, resolve_precision
+from simulator.cli.run import precision_of_run, run_summary, simulate
 
 
 def cmd_energy(args) -> int:
@@ -17,17 +18,22 @@ def cmd_energy(args) -> int:
     if args.validate:
         return cmd_validate(args)
     check_options(args)
+    check_precision_options(args)
     mapping = parse_mapping(args.mapping)
     chips = [c.strip() for c in args.chips.split(",") if c.strip()] if args.chips else None
     _check_chips(chips)
     out = check_writable_dir(args.out or "energy-report")
     net, x, labels, source, args = load_data(args)
+    args, fp = resolve_precision(args, net)
     result, _ = simulate(_no_store(args), net, x)
-    print(console_summary(run_summary(net, result, labels, args, source)))
-    counts = counts_report(net, result)
+    summary = run_summary(net, result, labels, args, source)
+    if fp is not None:
+        summary["precision"] = precision_of_run(net, x, labels, fp, args)
+    print(console_summary(summary))
+    counts = counts_report(net, result, precision=fp)
     write_json_atomic(out / "counts.json", counts)
     title = f"{Path(args.checkpoint).name} on {source}, {result.samples} samples"
-    data = write_reports(counts, chips, out, title=title, mapping=mapping)
+    data = write_reports(counts, chips, out, title=title, mapping=mapping, precision=summary.get("precision"))
     print(energy_table(data))
     print(f"wrote {out}/energy.json, energy.md, energy.html, counts.json and figures")
     return 0

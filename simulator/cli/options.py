@@ -56,7 +56,8 @@ def add_data_options(p, default_samples=None, dtype=True, shards=True, distribut
                        help=f"number of samples (default: {'all' if default_samples is None else default_samples})")
     p.add_argument("--engine", choices=("event", "dense"), default="event")
     if dtype:
-        p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+        from simulator.cli.precision import add_precision_options
+        add_precision_options(p)
     if shards:
         p.add_argument("--batch-size", type=int, default=16,
                        help="samples simulated together" + (", saved together: the most a kill can lose"
@@ -66,7 +67,8 @@ def add_data_options(p, default_samples=None, dtype=True, shards=True, distribut
         p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing Dask scheduler")
     if resume:
         p.add_argument("--resume", action="store_true", help="continue the interrupted run stored in --out")
-    unused = {"samples": samples, "dtype": dtype, "batch_size": shards, "cluster": distributed,
+    unused = {"samples": samples, "dtype": dtype, "precision": dtype, "calibration": dtype,
+              "calibration_input": dtype, "batch_size": shards, "cluster": distributed,
               "scheduler": distributed, "resume": resume}
     p.set_defaults(**{name: None for name, taken in unused.items() if not taken})
 

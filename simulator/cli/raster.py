@@ -6,6 +6,8 @@ from pathlib import Path
 from models.errors import InputError
 from simulator.cli.data import check_options, load_data
 from simulator.cli.options import add_data_options, add_import_options
+from simulator.cli.precision import check_precision_options, resolve_precision
+from simulator.compiled import compile_network
 from simulator.raster import _neuron_range, save_raster
 
 
@@ -27,6 +29,15 @@ def _image_shape(text: str, L: int):
         raise InputError(f"--image-shape {text}: expected ROWSxCOLS of positive numbers with ROWS*COLS = {L} "
                          "(one pixel per step), 'auto' or 'none'")
     return tuple(shape)
+
+
+def as_float(result, cn) -> None:
+    """Fixed point: y (pre-spike values and traces) back to real units for plotting (2^-f_y per layer)."""
+    if cn.fixed is None:
+        return
+    if result.pre is not None:
+        result.pre = [p * cn.y_scale(i) for i, p in enumerate(result.pre)]
+    result.traces = {i: t * cn.y_scale(i) for i, t in result.traces.items()}
 
 
 def register(sub) -> None:
@@ -56,10 +67,12 @@ def cmd_raster(args) -> int:
     if args.sample < 0:
         raise InputError(f"--sample must be >= 0, found {args.sample}")
     check_options(args)
+    check_precision_options(args)
     check_writable_file(args.out)
     if args.samples is None:
         args = args.replace(samples=args.sample + 1)       # load only what is needed
     net, x, labels, source, args = load_data(args)
+    args, _ = resolve_precision(args, net)
     if args.sample >= len(x):
         raise InputError(f"--sample {args.sample}: the input has {len(x)} samples (0..{len(x) - 1})")
     layers = None if args.layers == "all" else _parse_ints(args.layers, "--layers")
@@ -83,7 +96,9 @@ def cmd_raster(args) -> int:
     xs = x[args.sample:args.sample + 1]
     messages = [b.activation.MESSAGE for b in net.blocks]   # graded layers are drawn from y; so is a ternary threshold
     need_pre = "graded" in messages or (trace is not None and messages[args.trace_layer] == "ternary")
-    result = run(net, xs, engine=args.engine, dtype=args.dtype, record_pre=need_pre, trace_neurons=trace)
+    cn = compile_network(net, args.dtype)
+    result = run(net, xs, engine=args.engine, record_pre=need_pre, trace_neurons=trace, compiled=cn)
+    as_float(result, cn)
     label = None if labels is None else int(labels[args.sample])
     path = save_raster(args.out, result, 0, layers=layers, neurons=args.neurons, x=xs[0], label=label,
                        title=Path(args.checkpoint).name, image_shape=image_shape, permutation=permutation,

@@ -6,6 +6,7 @@ import numpy as np
 from models.errors import InputError
 from simulator.cli.data import check_options, load_data
 from simulator.cli.options import add_data_options, add_import_options
+from simulator.cli.precision import check_precision_options, resolve_precision
 
 SMALL_RUN = 100  # samples: logits also go into summary.json up to this many (always in results.h5)
 
@@ -13,10 +14,15 @@ SMALL_RUN = 100  # samples: logits also go into summary.json up to this many (al
 def run_manifest(args, net, x, labels) -> dict:
     """Everything that decides a run's numbers and files; --resume continues only an identical one."""
     from models.checkpoint import FORMAT_VERSION
+    from simulator.cli.precision import dtype_name
     from simulator.fingerprint import array_fingerprint, network_fingerprint
-    return {"network": network_fingerprint(net), "input": array_fingerprint(x), "labels": array_fingerprint(labels),
-            "samples": int(len(x)), "engine": args.engine, "dtype": args.dtype, "shard_size": args.batch_size,
-            "spikes": not getattr(args, "no_spikes", False), "format": FORMAT_VERSION}
+    manifest = {"network": network_fingerprint(net), "input": array_fingerprint(x),
+                "labels": array_fingerprint(labels), "samples": int(len(x)), "engine": args.engine,
+                "dtype": dtype_name(args.dtype), "shard_size": args.batch_size,
+                "spikes": not getattr(args, "no_spikes", False), "format": FORMAT_VERSION}
+    if not isinstance(args.dtype, str):   # fixed point: the calibrated scales decide the numbers too
+        manifest["precision_ranges"] = [[k, float(v)] for k, v in args.dtype.ranges]
+    return manifest
 
 
 def simulate(args, net, x, manifest=None, folder=None):
@@ -35,6 +41,7 @@ def simulate(args, net, x, manifest=None, folder=None):
 
 def cmd_run(args) -> int:
     check_options(args)
+    check_precision_options(args)
     if not args.out:
         return _run(args, None)
     from simulator.run_folder import RunFolder
@@ -48,6 +55,7 @@ def _run(args, folder) -> int:
     from simulator.runner import drop_input_pages
 
     net, x, labels, source, args = load_data(args)
+    args, fp = resolve_precision(args, net)
     manifest = run_manifest(args, net, x, labels)
     drop_input_pages(x)  # hashing read every page
     if folder is not None and args.resume:
@@ -56,6 +64,8 @@ def _run(args, folder) -> int:
             return _report_finished(folder, stored, manifest)
     result, store = simulate(args, net, x, manifest, folder)
     summary = run_summary(net, result, labels, args, source)
+    if fp is not None:
+        summary["precision"] = precision_of_run(net, x, labels, fp, args)
     print(console_summary(summary))
     if folder is not None:
         from simulator.run_outputs import write_run_outputs
@@ -63,7 +73,7 @@ def _run(args, folder) -> int:
         summary["run_manifest"] = manifest
         if result.samples <= SMALL_RUN:
             summary["logits"] = result.logits.tolist()
-        written = write_run_outputs(folder, store, result, labels, summary, counts_report(net, result),
+        written = write_run_outputs(folder, store, result, labels, summary, counts_report(net, result, precision=fp),
                                     spikes=not args.no_spikes)
         print(f"wrote {', '.join(str(folder.path / w) for w in written)}")
     return 0
@@ -84,11 +94,12 @@ def _report_finished(folder, stored: dict, manifest: dict) -> int:
 
 
 def run_summary(net, result, labels, args, source) -> dict:
+    from simulator.cli.precision import dtype_name
     from simulator.counting import totals
     from simulator.neurobench import neurobench_metrics
     preds = result.predictions
     s = {
-        "checkpoint": str(args.checkpoint), "input": source, "engine": args.engine, "dtype": args.dtype,
+        "checkpoint": str(args.checkpoint), "input": source, "engine": args.engine, "dtype": dtype_name(args.dtype),
         "samples": result.samples, "timesteps": result.timesteps,
         "network": {"kind": net.kind, "n_layers": net.n_layers, "H": net.H, "N": net.N,
                     "directions": net.directions, "classes": net.classes},
@@ -102,6 +113,13 @@ def run_summary(net, result, labels, args, source) -> dict:
         s["labels"] = labels.tolist()
         s["accuracy"] = float(np.mean(preds == labels))
     return s
+
+
+def precision_of_run(net, x, labels, fp, args) -> dict:
+    """The summary's precision section: this fixed-point run against float64 on the same inputs."""
+    from simulator.precision_report import precision_section
+    print(f"comparing {fp.name} with float64 on {len(x)} samples (spikes, predictions) ...", flush=True)
+    return precision_section(net, x, labels, fp, engine=args.engine, batch_size=args.batch_size or 16)
 
 
 def register(sub) -> None:

@@ -5,7 +5,8 @@ class without a piece here keeps the network on the walker (simulator/engine.py)
 Names in the generated code: `h` the block's hidden rows (TB, H); `u` the SSM's input (`h`, or the prenorm's
 output); `y` the SSM output; `spk`/`spk3` spikes as (TB, H) / (1, TB, H) int8; `snt` graded sent values; `o`
 the mixing output; `zb`, `q`, `g`, `pscr` scratch; `b` the sample, `n` the block's steps, `ev` the event flag.
-`{p}` prefixes the part's own arguments, which `bind` returns by name.
+`{p}` prefixes the part's own arguments, which `bind` returns by name. Runner classes match exactly: a
+subclass (the fixed-point runners subclass the float ones) has other kernels and no piece until it says so.
 """
 from __future__ import annotations
 
@@ -43,19 +44,19 @@ def _s4d_work(w):
 
 
 def ssm_piece(r) -> Piece | None:
-    if isinstance(r, S4DRun) and r.directions == 1:
+    if type(r) is S4DRun and r.directions == 1:
         return Piece("kernels.ssm_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, "
                      "{p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
                                                      c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
                                                      s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
                      work=_s4d_work)
-    if isinstance(r, S4DRealRun) and r.directions == 1:
+    if type(r) is S4DRealRun and r.directions == 1:
         return Piece("real_block({u}, n, {p}a, {p}bb, {p}c, {p}d, {p}s, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
                      lambda r, st, work, shape: dict(a=r.a, bb=r.b, c=r.c[0], d=r.d, s=st.s, u_prev=st.u_prev,
                                                      zero=st.zero, work=work),
                      work=_s4d_work)
-    if isinstance(r, S5Run):
+    if type(r) is S5Run:
         return Piece("s5_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, {p}x_re, "
                      "{p}x_im, {p}u_held, {p}q_re, {p}q_im, {p}w_re, {p}w_im, b, ev, y, {p}fan_out, {p}work)",
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
@@ -79,37 +80,37 @@ def _sigma_delta_bind(r, st, work, shape):
 
 
 def activation_piece(r) -> Piece | None:
-    if isinstance(r, HeavisideRun):
+    if type(r) is HeavisideRun:
         return Piece("blocks.heaviside(y, n, spk)", sent="spikes")
-    if isinstance(r, TernaryRun):
+    if type(r) is TernaryRun:
         return Piece("ternary_block(y, n, {p}ratio, spk)", lambda r, st, work, shape: dict(ratio=r.ratio),
                      sent="spikes")
-    if isinstance(r, LIFRun):
+    if type(r) is LIFRun:
         return Piece("lif_block(y, n, {p}beta, {p}vth, {p}hard, {p}v[b], spk, {p}updates, b)", _lif_bind,
                      sent="spikes")
-    if isinstance(r, GELURun):
+    if type(r) is GELURun:
         return Piece("gelu_block(y, n, snt)", sent="graded")
-    if isinstance(r, ReLUSigmaDeltaRun):
+    if type(r) is ReLUSigmaDeltaRun:
         return Piece("sigma_delta_block(y, n, {p}vth, {p}held[b], snt)", _sigma_delta_bind, sent="graded")
     return None
 
 
 def mixing_piece(r, sent: str) -> Piece | None:
     spikes = sent == "spikes"
-    if isinstance(r, GLURun):
+    if type(r) is GLURun:
         if spikes:
             return Piece("blocks.spikes_glu(spk3, n, {p}w_rows, {p}bias, ev, zb, o)",
                          lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias))
         return Piece("blocks.graded_glu(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, zb, o)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held))
-    if isinstance(r, LinearRun):
+    if type(r) is LinearRun:
         if spikes:
             return Piece("blocks.spikes_linear(spk3, n, {p}w_rows, {p}bias, ev, {p}relu, o)",
                          lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, relu=r.relu))
         return Piece("blocks.graded_linear(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, {p}relu, o)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held,
                                                      relu=r.relu))
-    if isinstance(r, GSURun) and spikes:
+    if type(r) is GSURun and spikes:
         return Piece("blocks.gsu(spk3, y, n, {p}w_rows, {p}bias, {p}nz_index, {p}nz_sign, {p}nz_count, {p}wt_rows, "
                      "{p}nw, {p}nb, {p}eps, ev, q, g, o)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, nz_index=r.nz_index,
@@ -120,15 +121,15 @@ def mixing_piece(r, sent: str) -> Piece | None:
 
 
 def _norm_args(r, st, work, shape):
-    if isinstance(r, BatchNormRun):
+    if type(r) is BatchNormRun:
         return dict(mean=r.mean, sd=r.sd, weight=r.weight, bias=r.bias)
     return dict(weight=r.weight, bias=r.bias, eps=r.eps)
 
 
 def _norm_call(r, src: str, dst: str) -> str | None:
-    if isinstance(r, BatchNormRun):
+    if type(r) is BatchNormRun:
         return f"affine_block({src}, n, {{p}}mean, {{p}}sd, {{p}}weight, {{p}}bias, {dst})"
-    if isinstance(r, LayerNormRun):
+    if type(r) is LayerNormRun:
         return f"layer_norm_block({src}, n, {{p}}weight, {{p}}bias, {{p}}eps, {dst})"
     return None
 
@@ -137,7 +138,7 @@ def after_piece(r, residual: bool, prenorm: bool) -> Piece | None:
     """What follows the mixing: the residual sum and the postnorm (prenorm: the residual only)."""
     if r is None or prenorm:
         return Piece("blocks.residual_add(h, o, n)" if residual else "blocks.take(h, o, n)")
-    if isinstance(r, BatchNormRun) and residual:
+    if type(r) is BatchNormRun and residual:
         return Piece("blocks.residual_batch_norm(h, o, n, {p}mean, {p}sd, {p}weight, {p}bias)", _norm_args)
     call = _norm_call(r, "h" if residual else "o", "h")
     if call is None:

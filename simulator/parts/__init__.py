@@ -1,6 +1,7 @@
 """How each part kind RUNS: compiled arrays, per-batch state, dense and event kernels, counting facts.
 
-A runner is registered for a part class of models/parts; `block_runners` builds one per part of a block.
+A runner is registered for a part class of models/parts and an arithmetic ('float', or 'fixed' for the integer
+forms in fixed_*.py, built from a precision and calibrated scales); `block_runners` builds one per part of a block.
 The engine's walker (simulator/engine.py) drives them in data-flow order and never learns a kind's name.
 Runner interface, by role:
 
@@ -13,6 +14,7 @@ Runner interface, by role:
               synapses, fan_out (for the counts document)
 """
 from simulator.parts import activation, lif, linear, mixing, norm, s4d, s4d_real, s5, sigma_delta  # noqa: F401
+from simulator.parts import fixed_activation, fixed_mixing, fixed_norm, fixed_s5, fixed_ssm  # noqa: F401
 from simulator.parts.base import BlockRunners, Context, block_runners, changed, runner, runs
 
 __all__ = ["BlockRunners", "Context", "block_runners", "changed", "runner", "runs"]

@@ -1,0 +1,232 @@
+"""Integer fixed point: the number formats the fixed-point runners (simulator/parts/fixed_*.py) share.
+
+A value v is held as an integer q with v ~ q * 2^-f; f, the tensor's *fractional bits*, is fixed per tensor
+(a power-of-two scale) and chosen from the calibrated range (simulator/calibrate.py) so that the calibrated
+maximum uses the width but one bit (the headroom for inputs beyond the calibration data):
+
+    f = width - 2 - HEADROOM - floor(log2(max |v|))
+
+Arithmetic is exact in int64 (products and sums); a value is rounded (right shift, floor or truncation) and
+saturated (or wrapped) only when it is committed to a state or sent as a message, so the order in which an
+engine adds terms cannot change a bit: the event and dense engines agree exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from models.errors import InputError
+from models.precision import Precision
+
+HEADROOM = 1     # bits above the calibrated maximum
+FLOOR, TRUNCATE = 0, 1
+MODES = {"floor": FLOOR, "truncate": TRUNCATE}
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A fixed-point run: the precision and the calibrated ranges (max |value| per named tensor). This is what
+    `dtype` carries through run(), the runner and Dask when the arithmetic is fixed point."""
+
+    precision: Precision
+    ranges: tuple = ()            # ((name, max_abs), ...), sorted; a tuple so the object is hashable
+    calibration: dict = field(default_factory=dict, compare=False, hash=False)   # how they were measured
+
+    def range(self, name: str) -> float:
+        r = dict(self.ranges)
+        if name not in r:
+            raise InputError(f"precision {self.precision.name}: no calibrated range for {name!r} (calibrate the "
+                             "network with simulator.calibrate.calibrate)")
+        return r[name]
+
+    @property
+    def name(self) -> str:
+        return self.precision.name
+
+
+def frac_for(max_abs: float, bits: int) -> int:
+    """Fractional bits of a `bits`-wide signed tensor whose calibrated maximum is max_abs."""
+    if not max_abs > 0 or not math.isfinite(max_abs):
+        return bits - 2 - HEADROOM
+    return bits - 2 - HEADROOM - math.floor(math.log2(max_abs))
+
+
+def weight_frac(a: np.ndarray, bits: int) -> int:
+    """Shared exponent of a weight tensor: the largest |w| fits `bits` signed bits (no headroom needed)."""
+    m = float(np.max(np.abs(a))) if np.size(a) else 0.0
+    if m == 0.0:
+        return bits - 1
+    return bits - 2 - math.floor(math.log2(m))
+
+
+def quantise(a, frac: int, rounding: str, bits: int | None = None) -> np.ndarray:
+    """Integers q = round(a * 2^frac) (floor or toward zero), clipped to `bits` signed bits if given."""
+    x = np.ldexp(np.asarray(a, np.float64), frac)
+    q = np.floor(x) if rounding == "floor" else np.trunc(x)
+    if bits is not None:
+        hi = 2.0 ** (bits - 1) - 1
+        q = np.clip(q, -hi - 1, hi)
+    return np.ascontiguousarray(q.astype(np.int64))
+
+
+def message_exponents(rows: np.ndarray, max_exp: int) -> np.ndarray:
+    """Per input i of a weight matrix (rows[i] = what input i adds): k_i = floor(log2(M / c_i)) with c_i = max
+    |rows[i]| and M the largest c_i, at most max_exp. Scaling row i by 2^k_i puts every row's largest weight in
+    (M/2, M], so one shared exponent serves them all; the sender divides its messages by 2^k_i to match."""
+    c = np.max(np.abs(rows), axis=1)
+    m = float(c.max()) if c.size else 0.0
+    k = np.zeros(rows.shape[0], np.int64)
+    nz = c > 0
+    k[nz] = np.floor(np.log2(m / c[nz])).astype(np.int64)
+    return np.clip(k, 0, max_exp)
+
+
+def limits(bits: int) -> tuple[int, int]:
+    hi = (1 << (bits - 1)) - 1
+    return -hi - 1, hi
+
+
+@njit(cache=True, inline="always")
+def rshift(x, k, mode):
+    """x * 2^-k rounded by `mode` (FLOOR: arithmetic shift; TRUNCATE: toward zero); k < 0 shifts left (exact)."""
+    if k <= 0:
+        return x << (-k)
+    if mode == FLOOR or x >= 0:
+        return x >> k
+    return -((-x) >> k)
+
+
+@njit(cache=True, inline="always")
+def rshift_nb(x, k, trunc):
+    """rshift for k >= 0 without a branch (vectorises): trunc = -1 rounds toward zero, 0 floors."""
+    return (x + ((x >> 63) & trunc & ((np.int64(1) << k) - 1))) >> k
+
+
+@njit(cache=True, inline="always")
+def clamp(x, lo, hi):
+    """(x saturated to [lo, hi], 1 if it did not fit), without a branch."""
+    v = min(max(x, lo), hi)
+    return v, np.int64(v != x)
+
+
+@njit(cache=True, inline="always")
+def commit(x, lo, hi, saturate):
+    """(value, 1 if it did not fit): saturate at [lo, hi], or wrap in two's complement of that width."""
+    if lo <= x <= hi:
+        return x, 0
+    if saturate:
+        return (hi if x > hi else lo), 1
+    span = hi - lo + 1
+    return (x - lo) % span + lo, 1
+
+
+@njit(cache=True, parallel=True)
+def commit_array(acc, k, mode, lo, hi, saturate, out, sats):
+    """out = commit(rshift(acc, k)) elementwise over (B, L, H); sats[b] += values that did not fit."""
+    B, L, H = acc.shape
+    for b in prange(B):
+        n = 0
+        for t in range(L):
+            for h in range(H):
+                v, s = commit(rshift(acc[b, t, h], k, mode), lo, hi, saturate)
+                out[b, t, h] = v
+                n += s
+        sats[b] += n
+
+
+def commit_tensor(acc: np.ndarray, k: int, prec: Precision, bits: int):
+    """(committed int64 array, saturations per sample) for acc (B, L, H) rescaled by 2^-k to `bits` wide."""
+    lo, hi = limits(bits)
+    out = np.empty(acc.shape, np.int64)
+    sats = np.zeros(acc.shape[0], np.int64)
+    commit_array(np.ascontiguousarray(acc, np.int64), k, MODES[prec.rounding], lo, hi, prec.saturate, out, sats)
+    return out, sats
+
+
+@dataclass
+class BlockScales:
+    """What a block's fixed-point runners know: the precision, the fractional bits of the tensors between its
+    parts, and the calibrated ranges of their own internals (by name: '<role>.<name>')."""
+
+    precision: Precision
+    f_in: int       # block input h
+    f_z: int        # SSM input (the norm's output in prenorm networks, else f_in)
+    f_y: int        # SSM output y
+    f_sent: int     # graded messages from the activation
+    f_out: int      # mixing output
+    f_next: int     # block output
+    internal: dict  # '<role>.<name>' -> max |value|
+    # Per input channel of the mixing: a message exponent k_i (the value sent is the state >> k_i and the
+    # receiver's weights of input i are scaled by 2^k_i). Set when the activation's messages may carry one
+    # (sigma-delta: Lava's per-neuron state_exp), else None (0 for every channel).
+    sent_exp: np.ndarray | None = None
+
+    @property
+    def mode(self) -> int:
+        return MODES[self.precision.rounding]
+
+    @property
+    def trunc(self) -> int:
+        """The branch-free kernels' rounding mask: -1 truncates toward zero, 0 floors."""
+        return -1 if self.precision.rounding == "truncate" else 0
+
+    def frac(self, name: str, bits: int | None = None) -> int:
+        return frac_for(self.internal.get(name, 0.0), bits or self.precision.state_bits)
+
+    def join(self, h: np.ndarray, out: np.ndarray, residual: bool, c) -> np.ndarray:
+        """Block output without a postnorm: (h aligned to f_next) + (out aligned to f_next), one rounding each
+        shift, committed at the message width (saturations counted for the layer)."""
+        g = max(self.f_in, self.f_out)
+        acc = out.astype(np.int64) << (g - self.f_out)
+        if residual:
+            acc = acc + (h.astype(np.int64) << (g - self.f_in))
+        res, sats = commit_tensor(acc, g - self.f_next, self.precision, self.precision.message_bits)
+        c("saturations", sats)
+        return res
+
+
+# ---- lookup tables ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Table:
+    """f on [-2^E, 2^E) as 2^lut_bits + 1 entries at the bin edges (output at frac f_out), read with linear
+    interpolation in integers. For an input at frac f_in the bin index is x >> k with k = f_in + E + 1 - lut_bits.
+    Outside the domain: `below` / `above` say what happens: 'end' (the table's end value) or 'identity' (x)."""
+
+    values: np.ndarray
+    k: int
+    offset: int
+    f_in: int
+    f_out: int
+    above_identity: bool
+
+
+def make_table(f, E: int, lut_bits: int, f_in: int, f_out: int, rounding: str, above_identity: bool) -> Table:
+    n = 1 << lut_bits
+    edges = np.ldexp(np.arange(n + 1, dtype=np.float64) - n // 2, E + 1 - lut_bits)
+    return Table(quantise(f(edges), f_out, rounding), f_in + E + 1 - lut_bits, n // 2, f_in, f_out, above_identity)
+
+
+@njit(cache=True, inline="always")
+def lut(x, values, k, offset, f_in, f_out, above_identity, mode):
+    """f(x) from the table: the entry of x's bin plus the interpolated part of the next one (floor shifts for
+    the bin address, the precision's rounding for the interpolation)."""
+    n = values.shape[0] - 1
+    if k > 0:
+        idx = x >> k
+        r = x - (idx << k)
+    else:
+        idx = x << (-k)
+        r = 0
+    i = idx + offset
+    if i < 0:
+        return values[0]
+    if i >= n:
+        if above_identity:
+            return rshift(x, f_in - f_out, mode)
+        return values[n]
+    if r == 0:
+        return values[i]
+    return values[i] + rshift((values[i + 1] - values[i]) * r, k, mode)

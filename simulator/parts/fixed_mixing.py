@@ -1,0 +1,298 @@
+"""Mixing parts (glu, gsu, linear) in integer fixed point.
+
+Weights: `weight_bits` signed with one shared power-of-two exponent per matrix; biases at the accumulator's
+scale. Synaptic sums are exact int64: a spike adds its row, a graded input adds row * value. The event engine
+skips silent inputs and, for graded inputs, moves the held sum by row * (change) only for inputs that changed;
+integer sums do not depend on order, so both engines compute the same sums. The sum is committed (rounded,
+saturated) only where a value is stored or sent: the GLU's linear half and the GSU's factors at the state
+width, every output at the message width. Sigmoid and GELU are lookup tables (simulator/fixed_point.Table).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from models.parts import GLU, GSU, Linear
+from models.parts.activation import gelu
+from models.parts.mixing import sigmoid
+from simulator.fixed_point import commit, limits, lut, make_table, quantise, rshift, weight_frac
+from simulator.parts.base import Context, runs
+from simulator.parts.fixed_norm import layer_norm_int, norm_affine
+from simulator.parts.linear import LinearRun
+from simulator.parts.mixing import GLURun, GSURun
+
+SIGMOID_DOMAIN = 4   # the sigmoid table covers [-16, 16); outside it reads its end values (|error| < 2e-7)
+GELU_DOMAIN = 3
+
+
+@dataclass
+class FixedGradedState:
+    held: np.ndarray | None    # (B, H) receiver's last value of each input (event engine)
+    z_held: np.ndarray | None  # (B, m) receiver's sum
+    prev: np.ndarray           # (B, H) last value sent, for counting messages
+    sats: np.ndarray | None = None   # (B,) saturations of the last chunk
+
+
+class _Synapses:
+    """Quantised rows (what input i adds) and bias, the synaptic sum in both engines."""
+
+    @staticmethod
+    def input_rows(part) -> np.ndarray:
+        """What each input adds (rows), for the sender's message exponents."""
+        return part.weight.T
+
+    def _weights(self, rows: np.ndarray, bias: np.ndarray, ctx: Context):
+        fx = ctx.fixed
+        p = fx.precision
+        self.fx, self.prec = fx, p
+        if fx.sent_exp is not None:            # the sender's per-channel message exponents (sigma-delta)
+            rows = rows * np.ldexp(1.0, fx.sent_exp)[:, None]
+        self.f_w = weight_frac(rows, p.weight_bits)
+        self.q_rows = quantise(rows, self.f_w, p.weight_rounding, p.weight_bits)
+        self.graded = ctx.message == "graded"
+        self.f_z = self.f_w + (fx.f_sent if self.graded else 0)    # frac of the synaptic sum
+        self.q_bias = quantise(bias, self.f_z, p.weight_rounding)
+        self.fan_out = np.count_nonzero(self.q_rows, axis=1).astype(np.int64)
+
+    def new_state(self, batch: int) -> FixedGradedState:
+        H = self.q_rows.shape[0]
+        return FixedGradedState(np.zeros((batch, H), np.int64), np.tile(self.q_bias, (batch, 1)),
+                                np.zeros((batch, H), np.int64))
+
+    def _sum(self, sent: np.ndarray, st: FixedGradedState, event: bool) -> np.ndarray:
+        B, L, _ = sent.shape
+        z = np.empty((B, L, self.q_rows.shape[1]), np.int64)
+        if self.graded and event:
+            graded_event_int(sent, self.q_rows, st.held, st.z_held, z)
+        else:
+            mix_int(sent, self.q_rows, self.q_bias, event, z)
+        return z
+
+    def count(self, c, Lc, slots, sent, y, events, st) -> None:
+        super().count(c, Lc, slots, sent, y, events, st)
+        c("saturations", st.sats)
+
+
+@runs(GLU, "fixed")
+class FixedGLURun(_Synapses, GLURun):
+    """z = W s + b; out = commit(zl * sigmoid_table(z[H:])), zl = z[:H] committed at the state width."""
+
+    def __init__(self, part: GLU, ctx: Context):
+        super().__init__(part, Context(dtype=np.float64, disc=ctx.disc, message=ctx.message))
+        self._weights(part.weight.T, part.bias, ctx)
+        p, fx = self.prec, self.fx
+        self.f_zl = fx.frac("mixing.z", p.state_bits)
+        self.f_sig = p.coef_bits
+        self.table = make_table(sigmoid, SIGMOID_DOMAIN, p.lut_bits, self.f_z, self.f_sig, p.rounding, False)
+        self.dtype = np.int64
+
+    def run(self, sent, y, st: FixedGradedState, event: bool) -> np.ndarray:
+        z = self._sum(sent, st, event)
+        B, L, m = z.shape
+        out = np.empty((B, L, m // 2), np.int64)
+        st.sats = np.zeros(B, np.int64)
+        t, p, fx = self.table, self.prec, self.fx
+        s_lo, s_hi = limits(p.state_bits)
+        m_lo, m_hi = limits(p.message_bits)
+        glu_int(z, t.values, t.k, t.offset, t.f_in, t.f_out, self.f_z - self.f_zl,
+                self.f_zl + self.f_sig - fx.f_out, fx.mode, s_lo, s_hi, m_lo, m_hi, p.saturate, out, st.sats)
+        return out
+
+    @staticmethod
+    def internal_ranges(part: GLU, disc: str, probe: dict) -> dict:
+        z = probe["sent"].astype(np.float64) @ part.weight.T + part.bias
+        return {"mixing.z": float(np.abs(z).max())}
+
+
+@runs(Linear, "fixed")
+class FixedLinearRun(_Synapses, LinearRun):
+    """z = W s + b, ReLU if set, committed at the message width."""
+
+    def __init__(self, part: Linear, ctx: Context):
+        super().__init__(part, Context(dtype=np.float64, disc=ctx.disc, message=ctx.message))
+        self._weights(part.weight.T, part.bias, ctx)
+        self.dtype = np.int64
+
+    def run(self, sent, y, st: FixedGradedState, event: bool) -> np.ndarray:
+        z = self._sum(sent, st, event)
+        out = np.empty(z.shape, np.int64)
+        st.sats = np.zeros(z.shape[0], np.int64)
+        lo, hi = limits(self.prec.message_bits)
+        relu_commit(z, self.relu, self.f_z - self.fx.f_out, self.fx.mode, lo, hi, self.prec.saturate, out, st.sats)
+        return out
+
+    @staticmethod
+    def internal_ranges(part, disc: str, probe: dict) -> dict:
+        return {}
+
+
+@runs(GSU, "fixed")
+class FixedGSURun(GSURun):
+    """P = s @ W + b (int), g = y @ Wt (ternary weights: adds and subtracts of y's integers), both committed at
+    the state width; P * g rescaled to the LayerNorm's width (at most 24 bits, so its sums of squares fit int64);
+    integer LayerNorm (floor mean, floor variance, integer square root); GELU table; committed message."""
+
+    def __init__(self, part: GSU, ctx: Context):
+        super().__init__(part, Context(dtype=np.float64, disc=ctx.disc, message=ctx.message))
+        fx = ctx.fixed
+        p = fx.precision
+        self.fx, self.prec = fx, p
+        self.f_w = weight_frac(part.weight, p.weight_bits)
+        self.q_rows = quantise(part.weight, self.f_w, p.weight_rounding, p.weight_bits)
+        self.q_bias = quantise(part.bias, self.f_w, p.weight_rounding)
+        self.wt_int = self.wt_rows.astype(np.int64)
+        self.ln_bits = min(p.state_bits, 24)     # P, g and P*g: so that sums of squares stay within int64
+        self.f_p = fx.frac("mixing.P", self.ln_bits)
+        self.f_g = fx.frac("mixing.g", self.ln_bits)
+        self.f_n = fx.frac("mixing.prod", self.ln_bits)
+        self.norm = norm_affine(part.norm_weight, part.norm_bias, part.norm_eps, self.f_n, p)
+        self.table = make_table(gelu, GELU_DOMAIN, p.lut_bits, self.norm.f_out, fx.f_out, p.rounding, True)
+        self.fan_out = np.count_nonzero(self.q_rows, axis=1).astype(np.int64)
+        self.dtype = np.int64
+
+    def new_state(self, batch: int) -> FixedGradedState:
+        return FixedGradedState(None, None, np.zeros((batch, self.q_rows.shape[0]), np.int64))
+
+    def run(self, sent, y, st: FixedGradedState, event: bool) -> np.ndarray:
+        B, L, H = y.shape
+        P = np.empty((B, L, H), np.int64)
+        g = np.empty((B, L, H), np.int64)
+        mix_int(sent, self.q_rows, self.q_bias, event, P)
+        if event:
+            ternary_gate_int_event(y, self.nz_index, self.nz_sign, self.nz_count, g)
+        else:
+            mix_int(y, self.wt_int, np.zeros(H, np.int64), False, g)
+        p, fx = self.prec, self.fx
+        st.sats = np.zeros(B, np.int64)
+        x = np.empty((B, L, H), np.int64)
+        s_lo, s_hi = n_lo, n_hi = limits(self.ln_bits)
+        gsu_product(P, g, self.f_w - self.f_p, fx.f_y - self.f_g, self.f_p + self.f_g - self.f_n, fx.mode, s_lo,
+                    s_hi, n_lo, n_hi, p.saturate, x, st.sats)
+        normed = np.empty((B, L, H), np.int64)
+        a = self.norm
+        layer_norm_int(x, a.eps_q, a.f_unit, a.q_weight, a.q_bias, fx.mode, normed)
+        out = np.empty((B, L, H), np.int64)
+        t = self.table
+        m_lo, m_hi = limits(p.message_bits)
+        from simulator.parts.fixed_activation import apply_table
+        apply_table(normed, t.values, t.k, t.offset, t.f_in, t.f_out, t.above_identity, fx.mode, m_lo, m_hi,
+                    p.saturate, out, st.sats)
+        return out
+
+    def count(self, c, Lc, slots, sent, y, events, st) -> None:
+        super().count(c, Lc, slots, sent, y, events, st)
+        c("saturations", st.sats)
+
+    @staticmethod
+    def internal_ranges(part: GSU, disc: str, probe: dict) -> dict:
+        P = probe["sent"].astype(np.float64) @ part.weight + part.bias
+        g = probe["y"] @ part.ternary_weight()
+        return {"mixing.P": float(np.abs(P).max()), "mixing.g": float(np.abs(g).max()),
+                "mixing.prod": float(np.abs(P * g).max())}
+
+
+@njit(cache=True, parallel=True)
+def mix_int(a, rows, bias, event, z):
+    """z[b, t] = bias + sum_i a[b, t, i] * rows[i] in int64; event: zero inputs skipped (they add 0)."""
+    B, L, H = a.shape
+    m = rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                z[b, t, j] = bias[j]
+            for i in range(H):
+                v = np.int64(a[b, t, i])
+                if event and v == 0:
+                    continue
+                for j in range(m):
+                    z[b, t, j] += rows[i, j] * v
+    return z
+
+
+@njit(cache=True, parallel=True)
+def graded_event_int(a, rows, held, z_held, z):
+    """Sigma-delta receiver in integers: an input that changed moves the held sum by rows[i] * (new - old);
+    exact, so it equals the full sum. held (B, H) and z_held (B, m) persist across chunks."""
+    B, L, H = a.shape
+    m = rows.shape[1]
+    for b in prange(B):
+        for t in range(L):
+            for i in range(H):
+                d = a[b, t, i] - held[b, i]
+                if d != 0:
+                    held[b, i] = a[b, t, i]
+                    for j in range(m):
+                        z_held[b, j] += rows[i, j] * d
+            for j in range(m):
+                z[b, t, j] = z_held[b, j]
+    return z
+
+
+@njit(cache=True, parallel=True)
+def ternary_gate_int_event(y, nz_index, nz_sign, nz_count, g):
+    B, L, H = y.shape
+    m = g.shape[2]
+    for b in prange(B):
+        for t in range(L):
+            for j in range(m):
+                g[b, t, j] = 0
+            for i in range(H):
+                v = y[b, t, i]
+                if v == 0:
+                    continue
+                for k in range(nz_count[i]):
+                    j = nz_index[i, k]
+                    if nz_sign[i, k] > 0:
+                        g[b, t, j] += v
+                    else:
+                        g[b, t, j] -= v
+    return g
+
+
+@njit(cache=True, parallel=True)
+def glu_int(z, values, k, offset, f_in, f_sig, k_l, k_o, mode, s_lo, s_hi, m_lo, m_hi, sat, out, sats):
+    B, L, m = z.shape
+    H = m // 2
+    for b in prange(B):
+        n = 0
+        for t in range(L):
+            for j in range(H):
+                zl, s1 = commit(rshift(z[b, t, j], k_l, mode), s_lo, s_hi, sat)
+                sg = lut(z[b, t, H + j], values, k, offset, f_in, f_sig, False, mode)
+                v, s2 = commit(rshift(zl * sg, k_o, mode), m_lo, m_hi, sat)
+                out[b, t, j] = v
+                n += s1 + s2
+        sats[b] += n
+
+
+@njit(cache=True, parallel=True)
+def relu_commit(z, relu, k, mode, lo, hi, sat, out, sats):
+    B, L, m = z.shape
+    for b in prange(B):
+        n = 0
+        for t in range(L):
+            for j in range(m):
+                v = z[b, t, j]
+                if relu and v < 0:
+                    v = 0
+                w, s = commit(rshift(v, k, mode), lo, hi, sat)
+                out[b, t, j] = w
+                n += s
+        sats[b] += n
+
+
+@njit(cache=True, parallel=True)
+def gsu_product(P, g, k_p, k_g, k_n, mode, s_lo, s_hi, n_lo, n_hi, sat, x, sats):
+    B, L, H = P.shape
+    for b in prange(B):
+        n = 0
+        for t in range(L):
+            for h in range(H):
+                p, s1 = commit(rshift(P[b, t, h], k_p, mode), s_lo, s_hi, sat)
+                q, s2 = commit(rshift(g[b, t, h], k_g, mode), s_lo, s_hi, sat)
+                v, s3 = commit(rshift(p * q, k_n, mode), n_lo, n_hi, sat)
+                x[b, t, h] = v
+                n += s1 + s2 + s3
+        sats[b] += n
