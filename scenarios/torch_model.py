@@ -14,6 +14,12 @@ the paper's key scheme wherever a tensor means the same thing; their layouts
 are in docs/checkpoint-format.md ("Layouts of the new part kinds") and
 ``paper_layout(cfg)``, and models/own_layout.py imports them.
 
+Each part kind's PyTorch module is in scenarios/torch_parts/<kind>.py, registered by
+its models/parts name; a block here is [norm] -> ssm -> activation -> mixing ->
+[residual], composed from ARCH_PARTS. The parts sit under the names the layouts
+give them (``layer.kernel``, ``layer.output_linear``, the GSU's tensors on the
+layer itself), so the keys are the same as before the split.
+
 Layout inside the network: activations are (batch, L, H); the SSM
 convolution transposes to (batch, H, L) so the FFT runs over the last axis.
 """
