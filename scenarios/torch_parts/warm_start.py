@@ -58,15 +58,18 @@ def load_into(model, path, x_stats=None) -> None:
 
 
 def unfold(model, x) -> None:
-    """Give each fold_norm BatchNorm the statistics (m, v) of its input a on x, with weight sqrt(v + eps)
-    and bias m: in eval mode BN(a) = a exactly, in training about a, so the network starts where the file
-    left it and fold_norms() afterwards folds the trained BN back into the linear."""
-    bns = [b.layer.fold_norm for b in model.model.layers]
+    """Rebuild each fold_norm BatchNorm from the statistics (m, v) of its input a on x: weight 1, bias 0,
+    running (m, v), and the linear after it takes the scale, W' = W diag(sqrt(v + eps)), b' = b + W m.
+    In eval mode W' BN(a) + b' = W a + b exactly (up to rounding); in training about so. The BN's own
+    parameters start at their usual scale, so the optimiser's first steps do not blow up small ones.
+    fold_norms() afterwards folds the trained BN back into the linear."""
+    layers = [b.layer for b in model.model.layers]
     seen = {}
-    hooks = [bn.register_forward_pre_hook(lambda m, inp, i=i: seen.__setitem__(i, inp[0]))
-             for i, bn in enumerate(bns)]
+    hooks = [lay.fold_norm.register_forward_pre_hook(lambda m, inp, i=i: seen.__setitem__(i, inp[0]))
+             for i, lay in enumerate(layers)]
     with torch.no_grad():
-        for bn in bns:                          # identity in eval mode whatever the statistics
+        for lay in layers:                      # identity first, so each BN sees what the file computes
+            bn = lay.fold_norm
             bn.reset_running_stats()
             bn.weight.fill_(1.0)
             bn.weight.mul_(torch.sqrt(bn.running_var + bn.eps))
@@ -75,13 +78,16 @@ def unfold(model, x) -> None:
         model.eval()
         model(x)
         model.train(was)
-        for i, bn in enumerate(bns):
+        for i, lay in enumerate(layers):
+            bn, lin = lay.fold_norm, lay.output_linear[0]
             a = seen[i]                          # (B, H, L)
             m = a.mean(dim=(0, 2))
             v = a.var(dim=(0, 2), unbiased=False)
             bn.running_mean.copy_(m)
             bn.running_var.copy_(v)
-            bn.weight.copy_(torch.sqrt(v + bn.eps))
-            bn.bias.copy_(m)
+            bn.weight.fill_(1.0)
+            bn.bias.zero_()
+            lin.bias.add_(lin.weight @ m)
+            lin.weight.mul_(torch.sqrt(v + bn.eps)[None, :])
     for h in hooks:
         h.remove()
