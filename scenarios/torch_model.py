@@ -85,8 +85,12 @@ class SSMLayer(nn.Module):
         if cfg.fold_norm:                               # BN(a) while training, folded away by fold_norms()
             self.fold_norm = nn.BatchNorm1d(H)
 
+    def ssm(self, u):
+        """y = the SSM part's output for u (B, L, H), D u included."""
+        return self.kernel(u, self.D)
+
     def forward(self, u):
-        y = self.kernel(u, self.D)
+        y = self.ssm(u)
         a = self.activation(y)
         m = self.fold_norm(a.transpose(1, 2)).transpose(1, 2) if self.cfg.fold_norm else a
         return self.mixing(self.dropout(m), y), a
