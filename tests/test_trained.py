@@ -33,7 +33,7 @@ def test_engines_reproduce_pytorch_on_real_digits(name):
     model = SSMClassifier(ModelConfig(**meta["config"])).double().eval()
     model.load_state_dict(torch.load(CKPT / f"{name}.pt", weights_only=True))
     net = load_network(CKPT / f"{name}.h5")
-    x, labels = scenarios.get(meta["scenario"]).load("test", n=32)
+    x, labels = scenarios.get(meta["scenario"]).load("test", n=48)
     with torch.no_grad():
         logits, acts = model(torch.from_numpy(x), return_activity=True)
     logits, acts = logits.numpy(), [a.numpy() for a in acts]
