@@ -65,6 +65,28 @@ def _h5_check(meta):
             f"predictions differ from the float32 PyTorch run.")
 
 
+def _warm(rec):
+    """Warm start and pruning, as train.py's --init-from and --prune record them."""
+    out = ""
+    if rec.get("init_from"):
+        out += f" Warm start from `{rec['init_from']}` (--init-from)."
+    if rec.get("prune") is not None:
+        out += (f" Pruned before training: the {100 * rec['prune']:.0f} % smallest-modulus complex entries of each "
+                "layer's S5 B and C set to 0, the mask kept fixed through training (--prune; the mixing weights "
+                "are not pruned).")
+    return out
+
+
+def _sparsity(meta):
+    sp = meta.get("sparsity")
+    if not sp:
+        return ""
+    rows = "\n".join(f"| `{k}` | {100 * v:.1f} % |" for k, v in sp.items())
+    return ("\n\n## Sparsity (exact zeros in the shipped weights)\n\nShare of zero complex entries per pruned "
+            "tensor, counted in the saved state_dict; the simulator counts S5's B and C by their non-zero "
+            "entries (simulator/parts/s5.py).\n\n| tensor | zero entries |\n|---|---|\n" + rows)
+
+
 def render(meta: dict) -> str:
     cfg, rec = meta["config"], meta["recipe"]
     sc = scenarios.get(meta["scenario"])
@@ -95,14 +117,14 @@ def render(meta: dict) -> str:
 * **Scenario**: `{sc.name}`: {sc.description}; L = {sc.seq_len}, d_input = {sc.d_input}, {sc.n_classes} classes; encoding {sc.encoding}.
 * **Data**: {_SOURCE[sc.source]}, fixed stratified seeded split (docs/scenarios.md): {rec['n_train']} train / {meta['n_test']} test.
 * **Architecture**: {cfg['n_layers']} layers, H = {cfg['d_model']}, {_arch_line(meta, cfg)}, {cfg['disc']} discretisation, {'bidirectional' if cfg['bidirectional'] else 'unidirectional'}, {'no norm' if cfg['norm'] == 'none' else cfg['norm'] + ' norm (' + ('prenorm' if cfg['prenorm'] else 'postnorm') + ')'}{'' if cfg.get('residual', True) else ', no residual'}, encoder Linear({cfg['d_input']}, H), decoder {cfg['decoder']} then Linear(H, {cfg['n_classes']}); {meta['n_params']:,} parameters.{_lif(meta, cfg)}
-* **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, {_augment(rec['augment_shift_px'])}, seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.
+* **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, {_augment(rec['augment_shift_px'])}, seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.{_warm(rec)}
 * **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.{(' ' + meta['notes']) if meta.get('notes') else ''}
 * **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
 * **Command**: `{meta['command']}`{_h5_check(meta)}
 
 ## {'Activity' if meta['arch'] in _GRADED else 'Firing rates'} (test split)
 
-{rate_txt}
+{rate_txt}{_sparsity(meta)}
 
 ## Files
 

@@ -73,6 +73,12 @@ def parse_args(argv=None):
     p.add_argument("--augment", type=int, default=0,
                    help="random image shifts of up to this many pixels (train only; 0 = off)")
     p.add_argument("--n-train", type=int, default=None, help="use only the first n training samples")
+    p.add_argument("--init-from", default=None, metavar="PATH.pt",
+                   help="warm start from one of our state_dicts (torch.load weights_only=True, strict; a folded "
+                        "sigma_delta_s4d file with --fold-norm gets its BatchNorms rebuilt as identities)")
+    p.add_argument("--prune", type=float, default=None, metavar="FRACTION",
+                   help="s5: zero this fraction of the complex entries of each layer's B and C by magnitude "
+                        "(after --init-from), and keep them zero through training (fixed mask)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None, help="output .pt path (default scenarios/checkpoints/<scenario>_<arch>.pt)")
     return p.parse_args(argv)
@@ -167,6 +173,21 @@ def main(argv=None):
                       residual=(args.arch != "sigma_delta_s4d") if args.residual is None else args.residual,
                       fold_norm=args.fold_norm, lif_beta=args.lif_beta, lif_threshold=args.lif_threshold, lif_reset=args.lif_reset)
     model = SSMClassifier(cfg)
+    if args.init_from:
+        from scenarios.torch_parts.warm_start import InitMismatch, load_into
+        stats = x_train[:500] if perm is None else x_train[:500][:, perm]
+        try:
+            load_into(model, args.init_from, torch.from_numpy(np.ascontiguousarray(stats))[..., None])
+        except InitMismatch as e:
+            sys.exit(str(e))
+    masks = {}
+    if args.prune is not None:
+        from scenarios.torch_parts import pruning
+        try:
+            masks = pruning.make_masks(model, args.prune)
+        except ValueError as e:
+            sys.exit(str(e))
+        print(f"pruned to sparsity {pruning.sparsity(model)}", flush=True)
     opt = torch.optim.AdamW(param_groups(model, args.lr, args.ssm_lr, args.wd))
     n = len(x_train)
     steps_per_epoch = math.ceil(n / args.batch)
@@ -199,6 +220,8 @@ def main(argv=None):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if masks:
+                pruning.apply(model, masks)
             sched.step()
             seen += len(idx)
             hits += int((logits.argmax(-1) == yb).sum())
@@ -221,9 +244,10 @@ def main(argv=None):
         recipe=dict(epochs=args.epochs, seed=args.seed, batch=args.batch, optimizer="AdamW", lr=args.lr,
                     ssm_lr=args.ssm_lr, weight_decay=args.wd, warmup_epochs=args.warmup, schedule="cosine",
                     augment_shift_px=args.augment, folded_norm=args.fold_norm, surrogate="none (ReLU)" if args.arch in RELU else "arctan",
-                    n_train=n, threads=args.threads),
+                    n_train=n, threads=args.threads, init_from=args.init_from, prune=args.prune),
         train_wall_s=round(train_s, 1), test_accuracy=acc, n_test=len(y_test), firing_rates=rates,
         n_params=sum(p.numel() for p in model.parameters()),
+        sparsity=pruning.sparsity(model) if masks else None,
         history=history, torch=torch.__version__, python=platform.python_version(),
         command="python -m scenarios.train " + " ".join(sys.argv[1:] if argv is None else argv),
     )

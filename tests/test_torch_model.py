@@ -201,7 +201,7 @@ def test_bidirectional_kernel_sees_only_strictly_future_inputs():
     layer = m.model.layers[0].layer
     L = 12
     with torch.no_grad():
-        K = layer.kernel(L)                          # (2, H, L)
+        K = layer.kernel.kernel(L)                   # (2, H, L): the S4D part's kernel module
         for t0 in (0, 5, 11):
             u = torch.zeros(1, L, 4, dtype=torch.float64)
             u[0, t0] = 1.0
