@@ -5,6 +5,11 @@
 * a plain numpy per-step loop (vectorised over batch, channels and modes; a loop over time);
 * the mixing stage alone at a controlled firing rate (event vs dense kernel on the same spike trains).
 
+* the shipped smnist_binary_s4d against PyTorch's FFT forward, fused kernel against walker, float32 against
+  float64 (benchmarks/fused.py, interleaved rounds);
+* start-up of the main job with an empty and with a warm kernel cache (separate processes);
+* a sparse-input workload (silence, then a burst) where skipping idle SSM channels pays.
+
 Reports complex mode updates per second and synaptic events per second, and the ratios the targets name.
 Usage: python benchmarks/engine.py [--quick] [--pathx] [--json OUT.json]
 """
@@ -14,13 +19,16 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from models.init import s4d_state_dict  # noqa: E402
 from models.paper_layout import network_from_state_dict  # noqa: E402
@@ -59,6 +67,43 @@ def numpy_loop(net, x):
             out[:, t] = glu(sp @ mix.w_rows + mix.bias)
         h = apply_norm(block.norm, h + out)
     return (h.mean(1) @ net.decoder.weight.T + net.decoder.bias)
+
+
+def startup(samples: int = 16) -> dict:
+    """Wall time of `python -m simulator run --samples N` with an empty kernel cache, then with it warm."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, SSM_SNN_CACHE=cache)
+        env.pop("NUMBA_CACHE_DIR", None)
+        for label in ("cold", "warm"):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "simulator", "run", "--samples", str(samples)], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            out[f"{label}_s"] = time.perf_counter() - t0
+    return out
+
+
+def sparse_inputs(rng, quiet: float = 0.9, S: int = 16, L: int = 784, H: int = 128, N: int = 64, repeats: int = 3):
+    """Silence, then a burst: with zero biases and no norm a silent input keeps every state at exactly zero, and
+    the event engine skips those channels (the dense engine updates them). Event vs dense time, and the share of
+    mode updates skipped."""
+    sd = s4d_state_dict(kind="binary_s4d", H=H, N=N, n_layers=4, norm="none", seed=3, perturb=0.1)
+    for k in sd:
+        if k.endswith("output_linear.0.bias") or k == "encoder.0.bias":
+            sd[k] = sd[k] * 0.0
+    net = network_from_state_dict(sd, source="sparse", kind="binary_s4d")
+    x = np.zeros((S, L, 1))
+    start = int(quiet * L)
+    x[:, start:] = rng.uniform(0, 1, (S, L - start, 1))
+    res = {}
+    for engine in ("event", "dense"):
+        run(net, x[:2], engine=engine)
+        res[engine] = best_of(lambda e=engine: res.__setitem__(e + "_r", run(net, x, engine=e, batch_size=S)), repeats)
+    done = sum(int(c["mode_updates"].sum()) for k, c in res["event_r"].counts.items() if k.startswith("layer"))
+    dense = sum(int(c["dense_mode_updates"].sum()) for k, c in res["event_r"].counts.items() if k.startswith("layer"))
+    assert np.array_equal(res["event_r"].logits, res["dense_r"].logits)
+    return {"quiet_share": quiet, "event_s": res["event"], "dense_s": res["dense"],
+            "event_over_dense": res["event"] / res["dense"], "mode_updates_done_share": done / dense}
 
 
 def main():
@@ -154,8 +199,23 @@ def main():
         rates["peak_rss_mib"] = peak
         print(f"Path-X size (6 layers, H=256, N=64, L=16384, bidirectional): {t / 2:.2f} s per sample "
               f"(2 samples in parallel), peak RSS {peak:.0f} MiB")
+    sp = sparse_inputs(rng, S=4 if args.quick else 16, L=L, H=H, N=N)
+    rates["sparse_inputs"] = sp
+    print(f"sparse input ({sp['quiet_share']:.0%} silence, then a burst; zero biases, no norm): event "
+          f"{sp['event_s'] * 1e3:.1f} ms, dense {sp['dense_s'] * 1e3:.1f} ms, ratio {sp['event_over_dense']:.2f}; "
+          f"{sp['mode_updates_done_share']:.0%} of the dense engine's mode updates done")
+
+    import fused as trained_bench   # benchmarks/fused.py
+    m = trained_bench.measure(samples=16 if args.quick else 256, rounds=1 if args.quick else 5, batch=64)
+    trained_bench.report(m)
+    rates["trained"] = m
+
+    st = startup()
+    rates["startup"] = st
+    print(f"start-up, python -m simulator run --samples 16 (separate processes): {st['cold_s']:.1f} s with an empty "
+          f"kernel cache, {st['warm_s']:.1f} s warm")
     if args.json:
-        Path(args.json).write_text(json.dumps(rates, indent=1))
+        Path(args.json).write_text(json.dumps(rates, indent=1, default=float))
 
 
 if __name__ == "__main__":

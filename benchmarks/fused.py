@@ -55,6 +55,68 @@ def _with_tb(tb: int, fn):
         driver.TB = saved
 
 
+def measure(name: str = "smnist_binary_s4d", samples: int = 256, rounds: int = 5, batch: int = 64,
+            tbs: list[int] = ()) -> dict:
+    """ms per sample of every contender and the ratios, in one process on the same digits."""
+    net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
+    x, labels = scenarios.get(name.split("_")[0]).load("test", n=samples)
+    load_before = os.getloadavg()
+    contenders = {}
+    for dtype in ("float64", "float32"):
+        cn = compile_network(net, dtype)
+        for engine in ("event", "dense"):
+            for fused in (False, True):
+                key = f"{engine} {dtype} {'fused' if fused else 'walker'}"
+                contenders[key] = (lambda cn=cn, e=engine, f=fused:
+                                   run(net, x, engine=e, batch_size=batch, compiled=cn, use_fused=f))
+        for tb in tbs:
+            contenders[f"event {dtype} fused TB={tb}"] = (lambda cn=cn, tb=tb: _with_tb(tb, lambda: run(
+                net, x, batch_size=batch, compiled=cn)))
+        fwd = torch_forward(name, dtype)
+        if fwd is not None:
+            contenders[f"pytorch {dtype}"] = lambda fwd=fwd: fwd(x)
+    for fn in contenders.values():      # compile / warm up
+        fn()
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):
+        for key, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            best[key] = min(best[key], time.perf_counter() - t0)
+    ms = {k: v / len(x) * 1e3 for k, v in best.items()}
+    ratios = {}
+    for dtype in ("float64", "float32"):
+        for engine in ("event", "dense"):
+            ratios[f"{engine} {dtype}: fused / walker speed"] = ms[f"{engine} {dtype} walker"] / ms[f"{engine} {dtype} fused"]
+        for ref in ("float32", "float64"):
+            if f"pytorch {ref}" in ms:
+                ratios[f"event {dtype} fused vs pytorch {ref}"] = ms[f"pytorch {ref}"] / ms[f"event {dtype} fused"]
+    ratios["event fused: float32 / float64 speed"] = ms["event float64 fused"] / ms["event float32 fused"]
+    return {"checkpoint": name, "samples": len(x), "batch": batch, "rounds": rounds, "ms_per_sample": ms,
+            "ratios": ratios, "load_before": load_before, "load_after": os.getloadavg()}
+
+
+def report(m: dict, threads: int | None = None) -> None:
+    print(f"{m['checkpoint']}: {m['samples']} held-out digits, batch {m['batch']}, best of {m['rounds']} "
+          f"interleaved rounds, {threads or os.cpu_count()} threads; load average {m['load_before'][0]:.2f} "
+          f"before, {m['load_after'][0]:.2f} after")
+    for k, v in m["ms_per_sample"].items():
+        print(f"  {k:28s} {v:8.2f} ms/sample")
+    for k, v in m["ratios"].items():
+        print(f"  {k:45s} {v:6.2f}x")
+
+
+def set_threads(n: int | None) -> None:
+    if n:
+        import numba
+        numba.set_num_threads(n)
+        try:
+            import torch
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default="smnist_binary_s4d")
@@ -65,60 +127,12 @@ def main():
     ap.add_argument("--tb", default=None, help="also time the fused kernel at these time blocks, e.g. 8,128")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    if args.threads:
-        import numba
-        numba.set_num_threads(args.threads)
-        try:
-            import torch
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            pass
-    name = args.checkpoint
-    net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
-    x, labels = scenarios.get(name.split("_")[0]).load("test", n=args.samples)
-    load_before = os.getloadavg()
-
-    contenders = {}
-    for dtype in ("float64", "float32"):
-        cn = compile_network(net, dtype)
-        for engine in ("event", "dense"):
-            for fused in (False, True):
-                key = f"{engine} {dtype} {'fused' if fused else 'walker'}"
-                contenders[key] = (lambda cn=cn, e=engine, f=fused:
-                                   run(net, x, engine=e, batch_size=args.batch, compiled=cn, use_fused=f))
-        for tb in ([int(v) for v in args.tb.split(",")] if args.tb else []):
-            contenders[f"event {dtype} fused TB={tb}"] = (lambda cn=cn, tb=tb: _with_tb(tb, lambda: run(
-                net, x, batch_size=args.batch, compiled=cn)))
-        fwd = torch_forward(name, dtype)
-        if fwd is not None:
-            contenders[f"pytorch {dtype}"] = lambda fwd=fwd: fwd(x)
-    for fn in contenders.values():      # compile / warm up
-        fn()
-    best = dict.fromkeys(contenders, float("inf"))
-    for _ in range(args.rounds):
-        for key, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            best[key] = min(best[key], time.perf_counter() - t0)
-    ms = {k: v / len(x) * 1e3 for k, v in best.items()}
-    print(f"{name}: {len(x)} held-out digits, batch {args.batch}, best of {args.rounds} interleaved rounds, "
-          f"{args.threads or os.cpu_count()} threads; load average {load_before[0]:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after")
-    for k, v in ms.items():
-        print(f"  {k:28s} {v:8.2f} ms/sample")
-    ratios = {}
-    for dtype in ("float64", "float32"):
-        for engine in ("event", "dense"):
-            ratios[f"{engine} {dtype}: fused / walker speed"] = ms[f"{engine} {dtype} walker"] / ms[f"{engine} {dtype} fused"]
-        for ref in ("float32", "float64"):
-            if f"pytorch {ref}" in ms:
-                ratios[f"event {dtype} fused vs pytorch {ref}"] = ms[f"pytorch {ref}"] / ms[f"event {dtype} fused"]
-    ratios["event fused: float32 / float64 speed"] = ms["event float64 fused"] / ms["event float32 fused"]
-    for k, v in ratios.items():
-        print(f"  {k:45s} {v:6.2f}x")
+    set_threads(args.threads)
+    m = measure(args.checkpoint, args.samples, args.rounds, args.batch,
+                [int(v) for v in args.tb.split(",")] if args.tb else [])
+    report(m, args.threads)
     if args.json:
-        Path(args.json).write_text(json.dumps({"ms_per_sample": ms, "ratios": ratios, "load_before": load_before,
-                                               "load_after": os.getloadavg(), "args": vars(args)}, indent=1))
+        Path(args.json).write_text(json.dumps(dict(m, args=vars(args)), indent=1))
 
 
 if __name__ == "__main__":
