@@ -25,10 +25,11 @@ import numpy as np
 from models import presets
 from models.errors import CheckpointError
 from models.paper_layout import (KERNEL, LAYER_RE, PAPER_EPS, SCALAR_PREFIX, _as_float, _complex, _near_keys,
-                                 _strip_lightning, batches_tracked, validate_named)
+                                 _strip_lightning, batches_tracked, encoder_and_decoder,
+                                 validate_named)
 from models.paper_layout import network_from_state_dict as paper_network
 from models.parts import part_class
-from models.spec import Block, Decoder, Encoder, Network
+from models.spec import Block, Network
 
 ARCHS = tuple(presets.RECIPES)
 # ModelConfig fields (scenarios/torch_model.py) -> LIF settings
@@ -167,21 +168,7 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, arch: str
         blocks.append(Block(ssm=ssm, activation=activation_cls(**act_settings), mixing=mixing,
                             norm=norm(p + "norm.norm."), residual=residual))
 
-    w = take("encoder.0.weight")
-    if "encoder.0.bias" in sd:
-        if w.ndim != 2 or w.shape[0] != H:
-            raise CheckpointError(f"{source}: key 'encoder.0.weight': expected shape ({H}, d_input), found {w.shape}")
-        encoder = Encoder("linear", w, take("encoder.0.bias", (H,)))
-    else:
-        if w.ndim != 2 or w.shape[1] != H:
-            raise CheckpointError(f"{source}: key 'encoder.0.weight' (embedding, no bias): expected shape "
-                                  f"(vocab, {H}), found {w.shape}")
-        encoder = Encoder("embedding", w, None)
-    dw = take("decoder.0.output_transform.weight")
-    if dw.ndim != 2 or dw.shape[1] != H:
-        raise CheckpointError(f"{source}: key 'decoder.0.output_transform.weight': expected shape (classes, {H}), "
-                              f"found {dw.shape}")
-    dec = Decoder(decoder, dw, take("decoder.0.output_transform.bias", (dw.shape[0],)))
+    encoder, dec = encoder_and_decoder(sd, take, H, decoder, source)
     final = norm("model.norm.norm.") if prenorm else None
 
     extra = sorted(set(sd) - used)

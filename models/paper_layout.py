@@ -197,22 +197,7 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
         blocks.append(Block(ssm=ssm, activation=activation, mixing=mixing,
                             norm=norm(p + "norm.norm.", f"{SCALAR_PREFIX}layers.{i}.norm.eps")))
 
-    if "encoder.0.bias" in sd:
-        w = take("encoder.0.weight")
-        if w.ndim != 2 or w.shape[0] != H:
-            raise CheckpointError(f"{source}: key 'encoder.0.weight': expected shape ({H}, d_input), found {w.shape}")
-        encoder = Encoder("linear", w, take("encoder.0.bias", (H,)))
-    else:
-        w = take("encoder.0.weight")
-        if w.ndim != 2 or w.shape[1] != H:
-            raise CheckpointError(f"{source}: key 'encoder.0.weight' (embedding, no bias): expected shape (vocab, {H}), "
-                                  f"found {w.shape}")
-        encoder = Encoder("embedding", w, None)
-    dw = take("decoder.0.output_transform.weight")
-    if dw.ndim != 2 or dw.shape[1] != H:
-        raise CheckpointError(f"{source}: key 'decoder.0.output_transform.weight': expected shape (classes, {H}), "
-                              f"found {dw.shape}")
-    dec = Decoder(decoder, dw, take("decoder.0.output_transform.bias", (dw.shape[0],)))
+    encoder, dec = encoder_and_decoder(sd, take, H, decoder, source)
     final = norm("model.norm.norm.", f"{SCALAR_PREFIX}final_norm.eps") if prenorm else None
 
     extra = sorted(set(sd) - used)
@@ -231,6 +216,26 @@ def network_from_state_dict(sd: dict[str, np.ndarray], *, source: str, disc: str
                               "keys (found output_linear weights, no GSU) and no model card or hyper-parameters "
                               "say which; expected --kind binary_s4d or --kind s4d")
     return net
+
+
+def encoder_and_decoder(sd: dict, take, H: int, decoder: str, source: str) -> tuple[Encoder, Decoder]:
+    """The encoder (linear with a bias, or an embedding) and the decoder's output Linear, shapes checked:
+    the keys every layout of ours and the paper's share."""
+    w = take("encoder.0.weight")
+    if "encoder.0.bias" in sd:
+        if w.ndim != 2 or w.shape[0] != H:
+            raise CheckpointError(f"{source}: key 'encoder.0.weight': expected shape ({H}, d_input), found {w.shape}")
+        encoder = Encoder("linear", w, take("encoder.0.bias", (H,)))
+    else:
+        if w.ndim != 2 or w.shape[1] != H:
+            raise CheckpointError(f"{source}: key 'encoder.0.weight' (embedding, no bias): expected shape (vocab, {H}), "
+                                  f"found {w.shape}")
+        encoder = Encoder("embedding", w, None)
+    dw = take("decoder.0.output_transform.weight")
+    if dw.ndim != 2 or dw.shape[1] != H:
+        raise CheckpointError(f"{source}: key 'decoder.0.output_transform.weight': expected shape (classes, {H}), "
+                              f"found {dw.shape}")
+    return encoder, Decoder(decoder, dw, take("decoder.0.output_transform.bias", (dw.shape[0],)))
 
 
 def batches_tracked(sd: dict, key: str, source: str, used: set) -> int | None:
