@@ -6,18 +6,21 @@ in the same order, so the two engines agree bit for bit; only the amount of work
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 
 @njit(cache=True)
 def _sum4(p, n2):
     """Sum with four interleaved accumulators in a fixed order: deterministic, and it breaks the one long
     chain of dependent additions that kept the recurrence from running at full speed."""
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    a3 = 0.0
+    a0 = p.dtype.type(0)   # in the run dtype: a literal 0.0 would make float32 runs accumulate in float64
+    a1 = a0
+    a2 = a0
+    a3 = a0
     n = 0
     while n + 4 <= n2:
         a0 += p[n]
@@ -76,6 +79,7 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
     cached drive, and gives the same values. p is scratch of length N/2 in the run dtype.
     """
     H, n2 = a_re.shape
+    z0 = p.dtype.type(0)       # constants in the run dtype: no float64 arithmetic in float32 runs
     modes = 0
     chans = 0
     msgs = 0
@@ -92,7 +96,7 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
             if is_zero:
                 if x == 0.0:
                     if event:
-                        y[k, h] = 0.0
+                        y[k, h] = z0
                         continue
                 else:
                     is_zero = False
@@ -105,7 +109,8 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
                 sr[m] = r
                 si[m] = i
                 p[m] = cr[m] * r - ci[m] * i
-            y[k, h] = 0.0 + (2.0 * _sum4(p, n2) + d[h] * x)   # 0.0 +: as adding into zeros always did
+            s = _sum4(p, n2)
+            y[k, h] = z0 + ((s + s) + d[h] * x)   # s + s = 2 s exactly; z0 +: as adding into zeros always did
         u_prev[b, h] = last
         zero[b, h] = is_zero
     counts[b, 0] += modes
@@ -135,7 +140,8 @@ def ssm_backward(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts):
                     continue  # reading and updating an exactly-zero state with zero input changes nothing
                 for n in range(n2):
                     p[n] = cr[n] * rr[n] - ci[n] * ri[n]
-                y[b, t, h] += 2.0 * _sum4(p, n2)
+                s = _sum4(p, n2)
+                y[b, t, h] += s + s
                 if not skip:
                     modes += n2
                     is_zero = False
@@ -167,7 +173,8 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
                     sr[n] = r
                     si[n] = i
                     p[n] = cr[n] * r - ci[n] * i
-                y[b, t, h] = 2.0 * _sum4(p, n2) + d[h] * x
+                s = _sum4(p, n2)
+                y[b, t, h] = (s + s) + d[h] * x
 
 
 # ---- synaptic stage: z = bias + sum_i w_rows[i] * a_i, rows summed in ascending i ----------------------
@@ -198,7 +205,7 @@ def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
                     for j in range(m):
                         zb[k, j] -= w_rows[i, j]
             else:
-                fv = np.float64(v)
+                fv = zb.dtype.type(v)   # the spike as a value of the run dtype
                 for j in range(m):
                     zb[k, j] += w_rows[i, j] * fv
 
@@ -378,11 +385,68 @@ def glu(z):
 
 @njit(cache=True)
 def glu_rows(z, n, out):
-    """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j])."""
+    """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j]).
+    float64: libm's exp, the formula of models.reference.glu. float32: sigmoid32, vectorised."""
     half = z.shape[1] // 2
+    sig = np.empty(half, out.dtype)
+    bits = np.empty(half, np.int32)
     for k in range(n):
+        sigmoid_into(z[k, half:], sig, bits)
         for j in range(half):
-            out[k, j] = z[k, j] * (1.0 / (1.0 + np.exp(-z[k, half + j])))
+            out[k, j] = z[k, j] * sig[j]
+
+
+def sigmoid_into(x, out, bits):
+    """out = 1 / (1 + exp(-x)) in x's dtype; bits is int32 scratch of x's length (used in float32)."""
+    raise NotImplementedError   # compiled only, through the overload below
+
+
+@overload(sigmoid_into, jit_options={"cache": True})
+def _sigmoid_into(x, out, bits):
+    if x.dtype == types.float32:
+        return sigmoid32.py_func
+    return _sigmoid_libm.py_func
+
+
+@njit(cache=True)
+def _sigmoid_libm(x, out, bits):
+    for j in range(x.shape[0]):
+        out[j] = 1.0 / (1.0 + np.exp(-x[j]))
+
+
+# float32 sigmoid: exp(v) = 2^k exp(r), k = round(v / ln 2), |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a part
+# with few significant bits, so k * LN2_HI is exact, and the rest); exp(r) by its Taylor series to r^7 / 7!
+# (truncation below 5e-9 relative, under float32's 6e-8); 2^k built from its exponent bits. Branch-free, so the
+# loops vectorise. tests/test_kernels_float32.py bounds its error against float64.
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693359375
+_LN2_LO = float(np.log(2.0) - 0.693359375)
+_ROUND = 12582912.0        # 1.5 * 2^23: (v + _ROUND) - _ROUND rounds v to the nearest integer in float32
+_T = tuple(float(1.0 / math.factorial(i)) for i in range(8))
+
+
+@njit(cache=True)
+def sigmoid32(x, out, bits):
+    f = np.float32
+    scale = bits.view(np.float32)
+    for j in range(x.shape[0]):
+        v = -x[j]
+        v = f(-87.0) if v < f(-87.0) else v            # 2^k stays a normal float32
+        v = f(88.0) if v > f(88.0) else v
+        k = (v * f(_LOG2E) + f(_ROUND)) - f(_ROUND)
+        r = (v - k * f(_LN2_HI)) - k * f(_LN2_LO)
+        p = f(_T[7])
+        p = p * r + f(_T[6])
+        p = p * r + f(_T[5])
+        p = p * r + f(_T[4])
+        p = p * r + f(_T[3])
+        p = p * r + f(_T[2])
+        p = p * r + f(_T[1])
+        p = p * r + f(_T[0])
+        bits[j] = (np.int32(k) + np.int32(127)) << 23
+        out[j] = p
+    for j in range(x.shape[0]):
+        out[j] = f(1.0) / (f(1.0) + out[j] * scale[j])
 
 
 @njit(cache=True)

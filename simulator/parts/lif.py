@@ -54,6 +54,7 @@ def lif_block(y, n, beta, vth, hard, v, out, updates, b):
     sample. v (H,) updated in place; updates[b] counts the steps a neuron was not at rest with zero input
     (the same in both engines)."""
     H = y.shape[1]
+    zero = v.dtype.type(0)     # in the run dtype: a literal 0.0 would make x float64 in float32 runs
     count = 0
     for h in range(H):
         x = v[h]
@@ -66,7 +67,7 @@ def lif_block(y, n, beta, vth, hard, v, out, updates, b):
             x = beta * x + drive
             if x > vth:
                 out[t, h] = 1
-                x = 0.0 if hard else x - vth
+                x = zero if hard else x - vth
             else:
                 out[t, h] = 0
         v[h] = x

@@ -81,7 +81,7 @@ class GSURun:
             self.nz_index[i, :cols.size] = cols
             self.nz_sign[i, :cols.size] = wt[i, cols]
         self.fan_out = np.count_nonzero(self.w_rows, axis=1).astype(np.int64)
-        self.norm_weight, self.norm_bias, self.norm_eps = part.norm_weight, part.norm_bias, part.norm_eps
+        self.norm_weight, self.norm_bias, self.norm_eps = arr(part.norm_weight), arr(part.norm_bias), part.norm_eps
         self.synapses, self.width = 2 * int(part.weight.size), int(part.weight.shape[0])
 
     def new_state(self, batch: int) -> GradedState:

@@ -13,8 +13,9 @@ from simulator.parts.base import Context, runs
 class BatchNormRun:
     def __init__(self, part: BatchNorm, ctx: Context):
         self.dtype = ctx.dtype
-        self.mean, self.weight, self.bias = part.running_mean, part.weight, part.bias
-        self.sd = np.sqrt(part.running_var + part.eps)
+        as_run = lambda a: np.ascontiguousarray(a, dtype=ctx.dtype)  # noqa: E731 (no float64 in float32 loops)
+        self.mean, self.weight, self.bias = as_run(part.running_mean), as_run(part.weight), as_run(part.bias)
+        self.sd = as_run(np.sqrt(part.running_var + part.eps))
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         out = np.empty(x.shape, self.dtype)
@@ -37,7 +38,9 @@ class BatchNormRun:
 class LayerNormRun:
     def __init__(self, part: LayerNorm, ctx: Context):
         self.dtype = ctx.dtype
-        self.weight, self.bias, self.eps = part.weight, part.bias, part.eps
+        self.weight = np.ascontiguousarray(part.weight, dtype=ctx.dtype)
+        self.bias = np.ascontiguousarray(part.bias, dtype=ctx.dtype)
+        self.eps = part.eps
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         out = np.empty(x.shape, self.dtype)
@@ -79,16 +82,19 @@ def layer_norm(x, weight, bias, eps, out):
 def layer_norm_block(x, n, weight, bias, eps, out):
     """LayerNorm over the channels at each step (first n rows): mean and variance summed in channel order."""
     H = x.shape[1]
+    zero = out.dtype.type(0)   # every scalar in the run dtype: no float64 arithmetic in float32 runs
+    count = out.dtype.type(H)
+    eps_ = out.dtype.type(eps)
     for t in range(n):
-        mean = 0.0
+        mean = zero
         for h in range(H):
             mean += x[t, h]
-        mean /= H
-        var = 0.0
+        mean /= count
+        var = zero
         for h in range(H):
             d = x[t, h] - mean
             var += d * d
-        var /= H
-        sd = np.sqrt(var + eps)
+        var /= count
+        sd = np.sqrt(var + eps_)
         for h in range(H):
             out[t, h] = (x[t, h] - mean) / sd * weight[h] + bias[h]

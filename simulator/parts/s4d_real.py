@@ -71,6 +71,7 @@ def real_block(u, n, a, bb, c, d, s, u_prev, zero, b, event, y, counts, p):
     skipping and counts[b] += (mode updates, channel updates, input messages). The same operations as the
     complex kernel's with zero imaginary parts, so the two agree bit for bit on such a network."""
     H, n2 = a.shape
+    zero_v = p.dtype.type(0)   # constants in the run dtype (as in kernels.ssm_block)
     modes = 0
     chans = 0
     msgs = 0
@@ -86,7 +87,7 @@ def real_block(u, n, a, bb, c, d, s, u_prev, zero, b, event, y, counts, p):
             if is_zero:
                 if x == 0.0:
                     if event:
-                        y[k, h] = 0.0
+                        y[k, h] = zero_v
                         continue
                 else:
                     is_zero = False
@@ -97,7 +98,8 @@ def real_block(u, n, a, bb, c, d, s, u_prev, zero, b, event, y, counts, p):
                 r = ah[m] * sr[m] + bh[m] * x
                 sr[m] = r
                 p[m] = ch[m] * r
-            y[k, h] = 0.0 + (2.0 * _sum4(p, n2) + d[h] * x)   # 0.0 +: as adding into zeros always did
+            acc = _sum4(p, n2)
+            y[k, h] = zero_v + ((acc + acc) + d[h] * x)   # acc + acc = 2 acc exactly; as in kernels.ssm_block
         u_prev[b, h] = last
         zero[b, h] = is_zero
     counts[b, 0] += modes
@@ -125,7 +127,8 @@ def real_backward(u, a, bb, c, event, y, counts):
                     continue
                 for n in range(n2):
                     p[n] = c[h, n] * rr[n]
-                y[b, t, h] += 2.0 * _sum4(p, n2)
+                acc = _sum4(p, n2)
+                y[b, t, h] += acc + acc
                 if not skip:
                     modes += n2
                     is_zero = False
