@@ -401,14 +401,11 @@ def sigmoid_into(x, out, bits):
     raise NotImplementedError   # compiled only, through the overload below
 
 
-@overload(sigmoid_into, jit_options={"cache": True})
+@overload(sigmoid_into)
 def _sigmoid_into(x, out, bits):
-    if x.dtype == types.float32:
-        return sigmoid32.py_func
-    return _sigmoid_libm.py_func
+    return _sigmoid32 if x.dtype == types.float32 else _sigmoid_libm
 
 
-@njit(cache=True)
 def _sigmoid_libm(x, out, bits):
     for j in range(x.shape[0]):
         out[j] = 1.0 / (1.0 + np.exp(-x[j]))
@@ -417,7 +414,7 @@ def _sigmoid_libm(x, out, bits):
 # float32 sigmoid: exp(v) = 2^k exp(r), k = round(v / ln 2), |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a part
 # with few significant bits, so k * LN2_HI is exact, and the rest); exp(r) by its Taylor series to r^7 / 7!
 # (truncation below 5e-9 relative, under float32's 6e-8); 2^k built from its exponent bits. Branch-free, so the
-# loops vectorise. tests/test_kernels_float32.py bounds its error against float64.
+# loops vectorise. tests/test_float32.py bounds its error against float64.
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693359375
 _LN2_LO = float(np.log(2.0) - 0.693359375)
@@ -425,8 +422,7 @@ _ROUND = 12582912.0        # 1.5 * 2^23: (v + _ROUND) - _ROUND rounds v to the n
 _T = tuple(float(1.0 / math.factorial(i)) for i in range(8))
 
 
-@njit(cache=True)
-def sigmoid32(x, out, bits):
+def _sigmoid32(x, out, bits):
     f = np.float32
     scale = bits.view(np.float32)
     for j in range(x.shape[0]):
@@ -447,6 +443,12 @@ def sigmoid32(x, out, bits):
         out[j] = p
     for j in range(x.shape[0]):
         out[j] = f(1.0) / (f(1.0) + out[j] * scale[j])
+
+
+@njit(cache=True)
+def sigmoid(x, out, bits):
+    """sigmoid_into on its own (tests, benchmarks)."""
+    sigmoid_into(x, out, bits)
 
 
 @njit(cache=True)

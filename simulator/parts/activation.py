@@ -93,8 +93,9 @@ def gelu_erf(x, out):
 def gelu_block(x, n, out):
     """Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), from libm's erf (first n rows)."""
     H = x.shape[1]
-    root2 = math.sqrt(2.0)
+    f = out.dtype.type             # constants in the run dtype (the same values in float64)
+    root2, half, one = f(math.sqrt(2.0)), f(0.5), f(1.0)
     for t in range(n):
         for h in range(H):
             v = x[t, h]
-            out[t, h] = 0.5 * v * (1.0 + math.erf(v / root2))
+            out[t, h] = half * v * (one + math.erf(v / root2))

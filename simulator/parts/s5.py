@@ -130,7 +130,7 @@ def s5_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, x_re, x_im, u_held, q_
             xr[p] = r
             xi[p] = i
         for h in range(H):
-            acc = 0.0
+            acc = y.dtype.type(0)   # in the run dtype
             for p in range(P):
                 acc += c_re[h, p] * xr[p] - c_im[h, p] * xi[p]
             y[t, h] = acc + d[h] * u[t, h]

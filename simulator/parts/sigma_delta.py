@@ -44,13 +44,14 @@ def sigma_delta_block(y, n, vth, held, out):
     """a = max(y, 0); send a when a != held and |a - held| >= vth; out = the held value; first n rows of one
     sample, held (H,) updated in place."""
     H = y.shape[1]
+    zero = held.dtype.type(0)     # in the run dtype: no float64 arithmetic in float32 runs
     for h in range(H):
         m = held[h]
         for t in range(n):
             v = y[t, h]
-            a = v if v > 0 else 0.0
+            a = v if v > zero else zero
             d = a - m
-            if d != 0.0 and abs(d) >= vth:
+            if d != zero and abs(d) >= vth:
                 m = a
             out[t, h] = m
         held[h] = m
