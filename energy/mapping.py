@@ -8,7 +8,7 @@ chip's missing features are handled, and each such handling is listed as a
 Primitives: neuromorphic ``synop``, ``graded_synop``, ``neuron_update``, ``route`` (one
 spike or message through the mesh), ``host_op`` (an operation handed to a host
 processor); conventional ``add``, ``mult``, ``mac`` and the SRAM accesses
-``mem_weight``, ``mem_acc``, ``mem_state``, ``mem_out`` (Lemaire et al. 2022).
+``mem_weight``, ``mem_acc``, ``mem_state``, ``mem_out``, ``mem_drive`` (a B entry; Lemaire et al. 2022).
 """
 
 from __future__ import annotations
@@ -79,18 +79,18 @@ class Mapping:
     route_pj: float = 0.0
     recipes: dict[str, list[Term]] = field(default_factory=dict)
     dense_recipes: dict[str, list[Term]] = field(default_factory=dict)
-    # layers whose modes are shared by all channels (needs modes: shared, S5): their mode update without the
-    # readout, which the engines count in graded_macs (C's non-zeros every step); per layer, as the dense one
-    # depends on the layer's width
-    shared_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
-    dense_shared_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
+    # per-layer overrides of the recipes above (Mapping.recipes_for): a layer whose modes are shared by all
+    # channels (needs modes: shared, S5) updates a mode without the readout, which the engines count in
+    # graded_macs; on a datapath with memory, a spiking SSM layer's drive MAC reads B only
+    layer_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
+    dense_layer_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
     limitations: list[Limitation] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["recipes"] = {k: [asdict(t) for t in v] for k, v in self.recipes.items()}
         d["dense_recipes"] = {k: [asdict(t) for t in v] for k, v in self.dense_recipes.items()}
-        for name in ("shared_recipes", "dense_shared_recipes"):
+        for name in ("layer_recipes", "dense_layer_recipes"):
             d[name] = {layer: {k: [asdict(t) for t in v] for k, v in rec.items()}
                        for layer, rec in getattr(self, name).items()}
         return d
@@ -98,7 +98,7 @@ class Mapping:
     def recipes_for(self, layer: dict, dense: bool = False) -> dict[str, list[Term]]:
         """The recipes that price ``layer``'s counts (the shared-mode override where it applies)."""
         base = self.dense_recipes if dense else self.recipes
-        extra = (self.dense_shared_recipes if dense else self.shared_recipes).get(layer["name"], {})
+        extra = (self.dense_layer_recipes if dense else self.layer_recipes).get(layer["name"], {})
         return {**base, **extra} if extra else base
 
 
@@ -159,7 +159,7 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping, cores: str | int = "pack
                              + msg(EMULATED_MODE_MESSAGES))
     for layer in counts["layers"]:
         if need(layer, "modes") == "shared":   # the readout synapses (C) are counted in graded_macs
-            m.shared_recipes[layer["name"]] = {"mode_updates": (
+            m.layer_recipes[layer["name"]] = {"mode_updates": (
                 nu(1 if C else 2) + msg(1) if P else
                 nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES - 1, "neuron", False) + msg(EMULATED_MODE_MESSAGES))}
     # A real decay is a leaky compartment, native on every neuromorphic chip: 1 neuron update; its
@@ -406,6 +406,14 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
         d[key] = r[key]
     state = [Term("mem_state", 4, "memory")] if mem else []
     for layer in counts["layers"]:
+        if mem and layer["modes"] and need(layer, "message") in ("binary", "ternary") \
+                and need(layer, "modes") != "shared":
+            # Here graded_macs are the input drive Bb*u alone (the mixing's events are spike_acs / graded_acs).
+            # Its sum lands in the mode state, which the mode update reads and writes once per step (mem_state):
+            # an accumulator read and write per drive MAC counted those state accesses a second time. A drive
+            # MAC reads its B entry only.
+            m.layer_recipes[layer["name"]] = {"graded_macs": [Term("mac", 1, "synaptic"),
+                                                               Term("mem_drive", 1, "memory")]}
         if need(layer, "modes") == "shared":
             # Ab*s only (2 MAC + 2 mult): the readout is counted in graded_macs. The dense ANN also drives
             # each mode from all H inputs and reads it into all H channels (B, C dense, as counted: one MAC
@@ -414,8 +422,8 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
             r_mode = [Term("mac", MODE_MACS - 2, "neuron"), Term("mult", MODE_MULTS, "neuron")] + state
             d_mode = ([Term("mac", MODE_MACS - 2 + 2 * H, "neuron"), Term("mult", MODE_MULTS, "neuron")] + state
                       + ([Term("mem_weight", 2 * H, "memory")] if mem else []))
-            m.shared_recipes[layer["name"]] = {"mode_updates": r_mode}
-            m.dense_shared_recipes[layer["name"]] = {"mode_updates": d_mode}
+            m.layer_recipes[layer["name"]] = {"mode_updates": r_mode}
+            m.dense_layer_recipes[layer["name"]] = {"mode_updates": d_mode}
     tot = totals(counts)
     if tot["spikes"] or tot["messages"]:
         m.limitations.append(Limitation(
@@ -426,8 +434,11 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
         m.limitations.append(Limitation(
             "memory accesses", None, "SRAM access per Lemaire et al. 2022: weight read per synaptic "
             "op; accumulator read+write per event-driven synaptic op (dense ANN accumulates in "
-            "registers); 2 reads + 2 writes per complex state update; 1 output write per channel "
-            "update. Elementwise operands are assumed in registers.", ()))
+            "registers), except the SSM input drive of spiking layers, whose sum lands in the state "
+            "(a B read only); 2 reads + 2 writes per complex state update; 1 output write per channel "
+            "update. Elementwise operands are assumed in registers. Where the drive and a graded mixing "
+            "share graded_macs (graded layers) they cannot be told apart and both are charged the "
+            "accumulator.", ()))
     else:
         m.limitations.append(Limitation(
             "memory accesses", None, "Inside the per-operation device figure; not charged apart.", ()))

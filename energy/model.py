@@ -30,7 +30,8 @@ def unit_energy_pj(chip: Chip, mapping: Mapping, counts: dict, layer: dict, prim
         dirs = counts["network"]["directions"]
         per_mode = 1 if need(layer, "state") == "real" else 2    # real numbers held per mode
         elements = {"mem_weight": layer["synapses"], "mem_acc": layer["fan_out"],
-                    "mem_state": per_mode * layer["modes"] * dirs, "mem_out": layer["neurons"]}[primitive]
+                    "mem_state": per_mode * layer["modes"] * dirs, "mem_drive": per_mode * layer["modes"] * dirs,
+                    "mem_out": layer["neurons"]}[primitive]
         slope = float(chip.q("memory", "access_slope").canonical)
         offset = float(chip.q("memory", "access_offset").canonical)
         return slope * elements * float(chip.q("memory", "word_bits").canonical) + offset

@@ -177,7 +177,10 @@ def test_cmos45_fp32_by_hand():
     l0 = (5 * (4 * mac + 2 * mult + 4 * mem(4))          # state size 2 x modes x directions = 4
           + 6 * (mac + add + mem(2))                     # output write, 2 neurons
           + 12 * (add + mem(8) + 2 * mem(4))             # weight read (8 synapses), acc rd+wr (fan-out 4)
-          + 2 * (mac + mem(8) + 2 * mem(4))
+          # the 2 drive MACs (Bb*u: graded_macs of a spiking layer) read their B entry (2 complex modes = 4
+          # words) and nothing else: their sum lands in the state, whose read and write the 5 mode updates
+          # above already charge (was mac + mem(8) + 2 * mem(4) each: those state accesses twice)
+          + 2 * (mac + mem(4))
           + 6 * 4 * mac + 6 * mult + 6 * mac + 6 * add)
     dec = 6 * add + 4 * (mac + mem(4) + 2 * mem(2))
     assert close(r["by_layer"]["encoder"]["energy_pj"], enc)
