@@ -28,7 +28,7 @@ PRIOR = ("Process scaling alone (Intel 14 nm to Intel 4) would suggest roughly 0
 
 
 HOST_NOTE = ("Low: 16.65 us, the step of a small Loihi 1 network with host input each step (LSNN on sMNIST, "
-             "intel-nrc-ecosystem/models, as quoted in ../shared/ENERGY_SOURCES.md: secondary); high: +25 % assumed. "
+             "intel-nrc-ecosystem/models lsnn/seqmnist, as quoted by others, not read here: secondary); high: +25 % assumed. "
              "Whether it grows with the values moved per step is not known from one run.")
 
 
