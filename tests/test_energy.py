@@ -320,3 +320,25 @@ def test_engine_counts_are_accepted(chip):
     if r["ann"]:
         modes = [t for t in r["ann"]["terms"] if t["count"] == "mode_updates" and t["layer"] == "layer0"]
         assert modes[0]["events_per_inference"] == 16 * 4 * 2 * 100   # H x N/2 x directions x L
+
+
+def test_cmos45_shared_modes_by_hand():
+    """A layer whose modes are shared by all channels (S5): its readout is in graded_macs, so the SNN's mode
+    update is Ab*s only; the dense ANN's drives and reads every mode from and into all H channels."""
+    c = tiny_counts()
+    c["layers"][1]["needs"] = {"state": "complex", "modes": "shared", "message": "graded"}
+    r = estimate(c, "cmos45-fp32")
+    check_invariants(r)
+    add, mult, mac = 0.9, 3.7, 4.6
+
+    def mem(elements):
+        return 1.09e-5 * elements * 32 + 13.2
+    modes = [t for t in r["terms"] if t["layer"] == "layer0" and t["count"] == "mode_updates"]
+    assert close(sum(t["energy_pj"] for t in modes), 5 * (2 * mac + 2 * mult + 4 * mem(4)))
+    # graded layer: the 2 graded MACs keep weight read + accumulator read and write
+    g = [t for t in r["terms"] if t["layer"] == "layer0" and t["count"] == "graded_macs"]
+    assert close(sum(t["energy_pj"] for t in g), 2 * (mac + mem(8) + 2 * mem(4)))
+    H = 2
+    dense = [t for t in r["ann"]["terms"] if t["layer"] == "layer0" and t["count"] == "mode_updates"]
+    # 6 dense mode updates (modes x steps), each 2 + 2H MAC, 2 mult, 4 state accesses, 2H weight reads
+    assert close(sum(t["energy_pj"] for t in dense), 6 * ((2 + 2 * H) * mac + 2 * mult + 4 * mem(4) + 2 * H * mem(8)))
