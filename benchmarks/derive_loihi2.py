@@ -56,8 +56,9 @@ def text(kE: float, kT: float, host_us: float | None = None, compute_us: float =
         return (f'host_step = {{ value = {round(us, 3)}, low = 16.65, high = {round(us * 1.25, 3)}, unit = "us", '
                 f'kind = "derived", secondary = false, source = "The measured step of Intel\'s S4D profiler run '
                 f'(torch version, 31.03 us; lava-nc/lava-dl branch S4D_debug, commit 1b35217) is longer than its cores\' '
-                f'work priced with Loihi\'s times ({compute_us:.2f} us): the rest is a per-step floor set by the host '
-                f'(input/output and step synchronisation). Derived from that ONE calibration run; '
+                f'work priced with Loihi\'s times ({compute_us:.2f} us): the rest is a per-step floor set by the input and '
+                f'output processes (lava\'s spike_injector InputProcess and receiver Receiver, every step) and the step '
+                f'synchronisation, most likely. Derived from that ONE calibration run; '
                 f'benchmarks/derive_loihi2.py", note = "{HOST_NOTE}" }}')
     orig = CHIP.read_text()
     rest = orig[orig.index("[capacity]"):]

@@ -13,7 +13,8 @@ messages placed uniformly on a square mesh of tiles, half of them cross the bise
 (Pearson r >= 0.97); their coefficients are not public, so the times per event come from the chip file.
 
 ``host`` (optional ``host_step`` in the chip file's [timing]) is one more affine piece of that max, a constant:
-the per-step floor that host input/output and the host's step synchronisation set whatever the cores do. It is
+the per-step floor that the input/output processes (on Loihi 2's embedded cores or a host) and the step
+synchronisation set whatever the neuron cores do. It is
 a max, not a sum, because a lighter network on the same board took the same step (see the chip file's source).
 """
 
