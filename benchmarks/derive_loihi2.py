@@ -27,9 +27,11 @@ PRIOR = ("Process scaling alone (Intel 14 nm to Intel 4) would suggest roughly 0
          "from CV^2 scaling); the calibrated factor also absorbs Loihi 2 microcode and 24-bit payload work.")
 
 
-HOST_NOTE = ("Low: 16.65 us, the step of a small Loihi 1 network with host input each step (LSNN on sMNIST, "
-             "intel-nrc-ecosystem/models lsnn/seqmnist, as quoted by others, not read here: secondary); high: +25 % assumed. "
-             "Whether it grows with the values moved per step is not known from one run.")
+HOST_NOTE = ("Low: 16.65 us, the measured on-chip step (total minus host time) of a 320-neuron Loihi 1 LSNN on sMNIST "
+             "whose input and output run on the embedded x86 cores every step: they drew 23.2 of its 24.8 mW dynamic "
+             "(intel-nrc-ecosystem/models, commit 15e429b, nxsdk_modules_ncl/lsnn/seqmnist/"
+             "sMNIST_Loihi_performance_measurements.ipynb); high: +25 % assumed. Whether it grows with the values "
+             "moved per step is not known from one run.")
 
 
 def text(kE: float, kT: float, host_us: float | None = None, compute_us: float = 0.0) -> str:
