@@ -67,6 +67,8 @@ def flops_per_token(counts: dict) -> dict:
             modes = layer["modes"] * counts["network"]["directions"]
             real = need(layer, "state") == "real"
             rec += modes * (4 if real else 16)          # s = a s + b u and readout: 2 or 8 real mult+add pairs
+            if need(layer, "modes") == "shared":        # S5: every mode driven by all H inputs, read into all H
+                rec += modes * 8 * layer["neurons"]     # channels (B, C: a complex x real product, 4 FLOPs each)
             # convolution form: the modes' kernels summed into one kernel per channel (amortised over the
             # sequence: a few FLOPs per mode and token), then per channel an FFT of input and kernel and an inverse
             conv += modes * (2 if real else 8) + layer["neurons"] * 3 * FFT_FLOPS * math.log2(2 * L)

@@ -22,7 +22,10 @@ LAYER_KEYS = ("name", "neurons", "modes", "synapses", "fan_out", "counts")
 # A layer's hardware needs, as its parts declare them (models/parts): energy reads these facts, never a
 # layer kind's name. An SSM layer (modes > 0) must state what it sends ("message").
 NEED_VALUES = {"state": ("complex", "real"), "message": ("binary", "ternary", "graded"),
-               "norm": ("affine", "normalise")}
+               "norm": ("affine", "normalise"),
+               # "shared": every mode is driven by all channels and read by all (S5: B is P x H, C is H x P); the
+               # readout C x is then counted in graded_macs, not inside mode_updates. Absent: one channel's modes.
+               "modes": ("per_channel", "shared")}
 NEED_LISTS = ("elementwise", "reductions")
 # Widths in bits a layer may declare (fixed-point mode): what its messages carry; energy prices graded
 # synaptic events by it.

@@ -8,7 +8,7 @@ chip's missing features are handled, and each such handling is listed as a
 Primitives: neuromorphic ``synop``, ``graded_synop``, ``neuron_update``, ``route`` (one
 spike or message through the mesh), ``host_op`` (an operation handed to a host
 processor); conventional ``add``, ``mult``, ``mac`` and the SRAM accesses
-``mem_weight``, ``mem_acc``, ``mem_state``, ``mem_out`` (Lemaire et al. 2022).
+``mem_weight``, ``mem_acc``, ``mem_state``, ``mem_out``, ``mem_drive`` (a B entry; Lemaire et al. 2022).
 """
 
 from __future__ import annotations
@@ -79,13 +79,27 @@ class Mapping:
     route_pj: float = 0.0
     recipes: dict[str, list[Term]] = field(default_factory=dict)
     dense_recipes: dict[str, list[Term]] = field(default_factory=dict)
+    # per-layer overrides of the recipes above (Mapping.recipes_for): a layer whose modes are shared by all
+    # channels (needs modes: shared, S5) updates a mode without the readout, which the engines count in
+    # graded_macs; on a datapath with memory, a spiking SSM layer's drive MAC reads B only
+    layer_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
+    dense_layer_recipes: dict[str, dict[str, list[Term]]] = field(default_factory=dict)
     limitations: list[Limitation] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["recipes"] = {k: [asdict(t) for t in v] for k, v in self.recipes.items()}
         d["dense_recipes"] = {k: [asdict(t) for t in v] for k, v in self.dense_recipes.items()}
+        for name in ("layer_recipes", "dense_layer_recipes"):
+            d[name] = {layer: {k: [asdict(t) for t in v] for k, v in rec.items()}
+                       for layer, rec in getattr(self, name).items()}
         return d
+
+    def recipes_for(self, layer: dict, dense: bool = False) -> dict[str, list[Term]]:
+        """The recipes that price ``layer``'s counts (the shared-mode override where it applies)."""
+        base = self.dense_recipes if dense else self.recipes
+        extra = (self.dense_layer_recipes if dense else self.layer_recipes).get(layer["name"], {})
+        return {**base, **extra} if extra else base
 
 
 MAPPINGS = ("packed", "spread")
@@ -143,6 +157,11 @@ def _neuromorphic(counts: dict, chip: Chip, m: Mapping, cores: str | int = "pack
     else:
         r["mode_updates"] = (nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES, "neuron", False)
                              + msg(EMULATED_MODE_MESSAGES))
+    for layer in counts["layers"]:
+        if need(layer, "modes") == "shared":   # the readout synapses (C) are counted in graded_macs
+            m.layer_recipes[layer["name"]] = {"mode_updates": (
+                nu(1 if C else 2) + msg(1) if P else
+                nu(2, native=False) + gsyn(EMULATED_MODE_SYNAPSES - 1, "neuron", False) + msg(EMULATED_MODE_MESSAGES))}
     # A real decay is a leaky compartment, native on every neuromorphic chip: 1 neuron update; its
     # readout into the channel neuron costs what a complex mode's does (1 graded synop + 1 message).
     r["real_mode_updates"] = nu(1) + gsyn(1, "neuron", False) + msg(1)
@@ -258,13 +277,13 @@ _STAGE_TIMES = {"neuron_update": "neuron_update_time", "synop": "synop_time", "g
                 "route": "spike_out_time"}
 
 
-def layer_stage_work(counts: dict, chip: Chip, recipes: dict) -> dict[str, dict[str, float]]:
+def layer_stage_work(counts: dict, chip: Chip, m: "Mapping") -> dict[str, dict[str, float]]:
     """Per layer, seconds of work per step of each pipelined stage if the layer had one core."""
     L = counts["timesteps"] * counts["n_samples"]
     out = {}
     for layer in counts["layers"]:
         work: dict[str, float] = {}
-        for key, terms in recipes.items():
+        for key, terms in m.recipes_for(layer).items():
             events = get(layer, key) / L
             for t in terms:
                 tkey = _STAGE_TIMES.get(t.primitive)
@@ -286,7 +305,7 @@ def allocate(counts: dict, chip: Chip, m: Mapping, cores: str | int) -> None:
     if target < packed:
         raise MappingError(f"--mapping {target}: {chip.name} needs at least {packed} cores for this network "
                            "(the packed mapping)")
-    work = layer_stage_work(counts, chip, m.recipes)
+    work = layer_stage_work(counts, chip, m)
     peak = {lm.name: max(work[lm.name].values(), default=0.0) for lm in m.layers}
     cap = {lm.name: max(lm.compartments, lm.cores) for lm in m.layers}   # at least one compartment per core
     heap = [(-peak[lm.name] / lm.cores, i) for i, lm in enumerate(m.layers) if lm.cores < cap[lm.name]]
@@ -322,6 +341,10 @@ def _place(counts: dict, chip: Chip, m: Mapping, G: bool, P: bool, b: int, ws: i
         if is_ssm(layer):
             real = need(layer, "state") == "real"     # a real mode is one native leaky compartment
             per_mode = 2 if (P or real) else 1 + EMULATED_MODE_SYNAPSES   # (B, C) or (B, C + 4 couplings)
+            if need(layer, "modes") == "shared":
+                # B (P x H) and C (H x P) are matrices, reserved whole as the mixing's are (the counts carry
+                # matrix sizes, not non-zeros); + the 4 couplings per emulated mode
+                per_mode = 2 * layer["neurons"] + (0 if (P or real) else EMULATED_MODE_SYNAPSES - 1)
             entries += layer["modes"] * dirs * per_mode * (1 if G else b)
             split = 2 if (need(layer, "message") == "ternary" and not G) else 1
             comps = (layer["modes"] * dirs * (1 if (P or real) else 2) + layer["neurons"] * split
@@ -381,6 +404,26 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
     for key in ("channel_updates", "sigmoid", "gelu", "multiply", "norm_elements",
                 "norm_reductions", "max_reductions", "residual_adds"):
         d[key] = r[key]
+    state = [Term("mem_state", 4, "memory")] if mem else []
+    for layer in counts["layers"]:
+        if mem and layer["modes"] and need(layer, "message") in ("binary", "ternary") \
+                and need(layer, "modes") != "shared":
+            # Here graded_macs are the input drive Bb*u alone (the mixing's events are spike_acs / graded_acs).
+            # Its sum lands in the mode state, which the mode update reads and writes once per step (mem_state):
+            # an accumulator read and write per drive MAC counted those state accesses a second time. A drive
+            # MAC reads its B entry only.
+            m.layer_recipes[layer["name"]] = {"graded_macs": [Term("mac", 1, "synaptic"),
+                                                               Term("mem_drive", 1, "memory")]}
+        if need(layer, "modes") == "shared":
+            # Ab*s only (2 MAC + 2 mult): the readout is counted in graded_macs. The dense ANN also drives
+            # each mode from all H inputs and reads it into all H channels (B, C dense, as counted: one MAC
+            # each), which its dense_macs (the mixing) do not hold.
+            H = layer["neurons"]
+            r_mode = [Term("mac", MODE_MACS - 2, "neuron"), Term("mult", MODE_MULTS, "neuron")] + state
+            d_mode = ([Term("mac", MODE_MACS - 2 + 2 * H, "neuron"), Term("mult", MODE_MULTS, "neuron")] + state
+                      + ([Term("mem_weight", 2 * H, "memory")] if mem else []))
+            m.layer_recipes[layer["name"]] = {"mode_updates": r_mode}
+            m.dense_layer_recipes[layer["name"]] = {"mode_updates": d_mode}
     tot = totals(counts)
     if tot["spikes"] or tot["messages"]:
         m.limitations.append(Limitation(
@@ -391,8 +434,11 @@ def _conventional(counts: dict, chip: Chip, m: Mapping) -> None:
         m.limitations.append(Limitation(
             "memory accesses", None, "SRAM access per Lemaire et al. 2022: weight read per synaptic "
             "op; accumulator read+write per event-driven synaptic op (dense ANN accumulates in "
-            "registers); 2 reads + 2 writes per complex state update; 1 output write per channel "
-            "update. Elementwise operands are assumed in registers.", ()))
+            "registers), except the SSM input drive of spiking layers, whose sum lands in the state "
+            "(a B read only); 2 reads + 2 writes per complex state update; 1 output write per channel "
+            "update. Elementwise operands are assumed in registers. Where the drive and a graded mixing "
+            "share graded_macs (graded layers) they cannot be told apart and both are charged the "
+            "accumulator.", ()))
     else:
         m.limitations.append(Limitation(
             "memory accesses", None, "Inside the per-operation device figure; not charged apart.", ()))

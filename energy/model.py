@@ -30,7 +30,8 @@ def unit_energy_pj(chip: Chip, mapping: Mapping, counts: dict, layer: dict, prim
         dirs = counts["network"]["directions"]
         per_mode = 1 if need(layer, "state") == "real" else 2    # real numbers held per mode
         elements = {"mem_weight": layer["synapses"], "mem_acc": layer["fan_out"],
-                    "mem_state": per_mode * layer["modes"] * dirs, "mem_out": layer["neurons"]}[primitive]
+                    "mem_state": per_mode * layer["modes"] * dirs, "mem_drive": per_mode * layer["modes"] * dirs,
+                    "mem_out": layer["neurons"]}[primitive]
         slope = float(chip.q("memory", "access_slope").canonical)
         offset = float(chip.q("memory", "access_offset").canonical)
         return slope * elements * float(chip.q("memory", "word_bits").canonical) + offset
@@ -51,11 +52,12 @@ def dense_counts(counts: dict, layer: dict) -> dict[str, float]:
     return d
 
 
-def _itemise(counts, chip, mapping, recipes, source) -> list[dict]:
+def _itemise(counts, chip, mapping, dense, source) -> list[dict]:
     n = counts["n_samples"]
     terms = []
     for layer in counts["layers"]:
         events_of = source(layer)
+        recipes = mapping.recipes_for(layer, dense)
         for key, events in events_of.items():
             for t in recipes.get(key, []):
                 unit = unit_energy_pj(chip, mapping, counts, layer, t.primitive)
@@ -98,7 +100,7 @@ def _estimate_one(counts: dict, chip: Chip, cores: str | int) -> dict:
     names = [layer["name"] for layer in counts["layers"]]
     L = counts["timesteps"]
     snn_source = lambda layer: {k: get(layer, k) for k in COUNT_KEYS if k != "dense_macs"}  # noqa: E731
-    terms = _itemise(counts, chip, mapping, mapping.recipes, snn_source)
+    terms = _itemise(counts, chip, mapping, False, snn_source)
     snn = _summarise(terms, names)
     timing = step_time(counts, chip, mapping, terms)
     step_s = None if timing is None else timing["step_time_s"]
@@ -135,8 +137,7 @@ def _estimate_one(counts: dict, chip: Chip, cores: str | int) -> dict:
         "ann": None,
     }
     if not chip.neuromorphic:
-        dterms = _itemise(counts, chip, mapping, mapping.dense_recipes,
-                          lambda layer: dense_counts(counts, layer))
+        dterms = _itemise(counts, chip, mapping, True, lambda layer: dense_counts(counts, layer))
         ann = _summarise(dterms, names)
         ann["by_category_pj"]["static"] = 0.0
         ann["energy_pj"] = ann["dynamic_energy_pj"]

@@ -40,8 +40,10 @@ ASSUMPTIONS = [
     "Neuromorphic chips: layers do not share cores; cores per layer = max of neuron, synaptic-memory "
     "and fan-in demands; static power is charged for every chip the network needs, for "
     "timesteps x step time per inference (samples run one after another).",
-    "Loihi step time = barrier sync + the busiest core's work (neuron updates x time per update + "
-    "synaptic ops x time per op); TrueNorth and SpiNNaker run a fixed 1 ms real-time step.",
+    "Loihi step time = barrier sync + the slowest pipelined stage of the busiest core (neuron updates, "
+    "synaptic ops or messages x their time per event) or the busiest mesh link, and on Loihi 2 at least "
+    "a per-step host floor (host_step, from one measured run); TrueNorth and SpiNNaker run a fixed 1 ms "
+    "real-time step.",
     "Spike/message route energy (Loihi, Loihi 2) = within-tile spike + expected hops x hop energy, "
     "hops = mean Manhattan distance on the square mesh of tiles the network occupies.",
     f"Conventional datapaths: a complex mode update = {_mapping.MODE_MACS} MAC + {_mapping.MODE_MULTS} "

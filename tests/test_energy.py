@@ -177,7 +177,10 @@ def test_cmos45_fp32_by_hand():
     l0 = (5 * (4 * mac + 2 * mult + 4 * mem(4))          # state size 2 x modes x directions = 4
           + 6 * (mac + add + mem(2))                     # output write, 2 neurons
           + 12 * (add + mem(8) + 2 * mem(4))             # weight read (8 synapses), acc rd+wr (fan-out 4)
-          + 2 * (mac + mem(8) + 2 * mem(4))
+          # the 2 drive MACs (Bb*u: graded_macs of a spiking layer) read their B entry (2 complex modes = 4
+          # words) and nothing else: their sum lands in the state, whose read and write the 5 mode updates
+          # above already charge (was mac + mem(8) + 2 * mem(4) each: those state accesses twice)
+          + 2 * (mac + mem(4))
           + 6 * 4 * mac + 6 * mult + 6 * mac + 6 * add)
     dec = 6 * add + 4 * (mac + mem(4) + 2 * mem(2))
     assert close(r["by_layer"]["encoder"]["energy_pj"], enc)
@@ -317,3 +320,25 @@ def test_engine_counts_are_accepted(chip):
     if r["ann"]:
         modes = [t for t in r["ann"]["terms"] if t["count"] == "mode_updates" and t["layer"] == "layer0"]
         assert modes[0]["events_per_inference"] == 16 * 4 * 2 * 100   # H x N/2 x directions x L
+
+
+def test_cmos45_shared_modes_by_hand():
+    """A layer whose modes are shared by all channels (S5): its readout is in graded_macs, so the SNN's mode
+    update is Ab*s only; the dense ANN's drives and reads every mode from and into all H channels."""
+    c = tiny_counts()
+    c["layers"][1]["needs"] = {"state": "complex", "modes": "shared", "message": "graded"}
+    r = estimate(c, "cmos45-fp32")
+    check_invariants(r)
+    add, mult, mac = 0.9, 3.7, 4.6
+
+    def mem(elements):
+        return 1.09e-5 * elements * 32 + 13.2
+    modes = [t for t in r["terms"] if t["layer"] == "layer0" and t["count"] == "mode_updates"]
+    assert close(sum(t["energy_pj"] for t in modes), 5 * (2 * mac + 2 * mult + 4 * mem(4)))
+    # graded layer: the 2 graded MACs keep weight read + accumulator read and write
+    g = [t for t in r["terms"] if t["layer"] == "layer0" and t["count"] == "graded_macs"]
+    assert close(sum(t["energy_pj"] for t in g), 2 * (mac + mem(8) + 2 * mem(4)))
+    H = 2
+    dense = [t for t in r["ann"]["terms"] if t["layer"] == "layer0" and t["count"] == "mode_updates"]
+    # 6 dense mode updates (modes x steps), each 2 + 2H MAC, 2 mult, 4 state accesses, 2H weight reads
+    assert close(sum(t["energy_pj"] for t in dense), 6 * ((2 + 2 * H) * mac + 2 * mult + 4 * mem(4) + 2 * H * mem(8)))

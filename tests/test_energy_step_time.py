@@ -125,3 +125,48 @@ def test_ranges_are_the_low_and_high_corners(toy):
     assert close(rng["latency_per_token_s"]["low"] * 1e9, 50 + 290 / 3)    # barrier 100 -> 50 ns
     assert close(rng["latency_per_token_s"]["high"] * 1e9, 200 + 290 / 3)
     assert rng["energy_pj"]["low"] < r["energy_pj"] < rng["energy_pj"]["high"]
+
+
+def test_host_floor_is_one_more_piece_of_the_max(toy, tmp_path):
+    """host_step: a per-step floor the cores' work hides only when it is longer (max, not sum)."""
+    host = ('host_step = { value = 500.0, low = 150.0, high = 600.0, unit = "ns", kind = "assumed", '
+            'secondary = false, source = "test toy chip" }\n')
+    p = tmp_path / "toy-host.toml"
+    p.write_text(TOY.format(scope="chip").replace("[timing]\n", "[timing]\n" + host), encoding="utf-8")
+    r = estimate(counts16(), load_chip(p))
+    cores = 100 + 290 / 3                                 # 196.67 ns: the packed step of the toy chip
+    assert close(r["step"]["cores_s"] * 1e9, cores)
+    assert close(r["step_time_s"] * 1e9, 500) and r["step"]["bound"] == "host"
+    assert close(r["static_energy_pj"], 1000 * 3 * 500e-9 * 1e9)
+    # low corner: floor 150 ns < the cores' 50 + 96.67 ns? no: 146.67 ns, so the floor still binds
+    assert close(r["range"]["latency_per_token_s"]["low"] * 1e9, 150)
+    assert close(r["range"]["latency_per_token_s"]["high"] * 1e9, 600)
+    no_host = estimate(counts16(), toy())
+    assert no_host["step"]["host_s"] == 0 and close(no_host["step_time_s"] * 1e9, cores)
+    assert no_host["dynamic_energy_pj"] == r["dynamic_energy_pj"]   # the floor costs time (static), not events
+
+
+def s5_counts():
+    """tiny_counts with layer0 as an S5 layer: 2 shared complex modes, graded messages; its 2 graded_macs
+    already hold the readout (the engines count C's non-zeros there)."""
+    c = counts16()
+    layer = c["layers"][1]
+    layer["needs"] = {"state": "complex", "modes": "shared", "message": "graded", "message_bits": 16}
+    return c
+
+
+def test_shared_modes_readout_is_not_charged_twice_by_hand(toy):
+    r = estimate(s5_counts(), toy())
+    gsyn16 = 10 + 3.2 * 16 * 8 / 1024
+    # as test_native_complex_modes..., but the 5 mode updates carry no readout synop: 13 - 5 = 8 graded events
+    layer0 = 29 * 100 + 8 * gsyn16 + 12 * 10 + 16 * 1
+    assert close(r["by_layer"]["layer0"]["energy_pj"], layer0)
+    per_channel = estimate(counts16(), toy())
+    assert close(per_channel["by_layer"]["layer0"]["energy_pj"] - r["by_layer"]["layer0"]["energy_pj"], 5 * gsyn16)
+
+
+def test_shared_modes_reserve_b_and_c_as_matrices(toy):
+    m = map_network(s5_counts(), toy())
+    # 8 mixing synapses + 2 modes x (B column + C row: 2 x H = 4 entries) = 16 (per-channel modes: 8 + 2 x 2)
+    assert m.layers[1].synapse_entries == 8 + 2 * 2 * 2
+    assert map_network(counts16(), toy()).layers[1].synapse_entries == 8 + 2 * 2

@@ -76,3 +76,26 @@ def test_too_few_cores_is_one_line(tmp_path):
     from cli_helpers import assert_one_line_error, call
     assert_one_line_error(call("energy", "--mapping", "2", "--samples", "1", "--chips", "loihi2",
                                "--out", tmp_path / "e"), "needs at least 6 cores", "loihi2")
+
+
+def test_decoder_every_step_prices_the_decoder_each_step(counts):
+    from energy.validation import decoder_every_step
+    c = counts["pierro"]
+    d = decoder_every_step(c)
+    before = next(x for x in c["layers"] if x["name"] == "decoder")["counts"]
+    after = next(x for x in d["layers"] if x["name"] == "decoder")["counts"]
+    L, n = c["timesteps"], c["n_samples"]
+    assert after["messages"] == 192 * L * n                      # every input, every step (upper bound)
+    assert after["graded_macs"] == before["graded_macs"] * L     # its non-zero weights, every step
+    assert before["graded_macs"] < 0.2 * 192 * 257 * n           # the decoder is pruned (~90 % zeros)
+    assert all(x["counts"] == y["counts"] for x, y in zip(c["layers"][:-1], d["layers"][:-1]))
+
+
+def test_pierro_workload_is_sparserrnns_size(counts):
+    """128 complex modes per layer (ssm_size_base 256 halved by conj_sym), shared by all 192 channels."""
+    layers = [x for x in counts["pierro"]["layers"] if x["modes"]]
+    assert [x["modes"] for x in layers] == [128] * 3
+    assert all(x["needs"]["modes"] == "shared" and x["needs"]["state"] == "complex" for x in layers)
+    enc = counts["pierro"]["layers"][0]["counts"]
+    # the encoder is pruned too: its graded MACs per changed input are about 10 % of its 192 targets
+    assert enc["graded_macs"] < 0.2 * 192 * enc["messages"]

@@ -30,7 +30,8 @@ class S5(Part):
     kind = "s5"
     ARRAYS = ("log_dt", "inv_A_real", "A_imag", "B", "C", "D")
     COMPLEX = ("B", "C")
-    NEEDS = {"state": "complex"}
+    # modes shared by all channels (B: P x H, C: H x P), so the readout is counted in graded_macs (energy/ reads it)
+    NEEDS = {"state": "complex", "modes": "shared"}
 
     log_dt: np.ndarray      # (P,)
     inv_A_real: np.ndarray  # (P,): Re(Lambda) = -exp(inv_A_real)

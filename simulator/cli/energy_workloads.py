@@ -46,8 +46,13 @@ def build(spec: dict, seed: int = 0) -> Network:
                else _s4d_real(rng, H, spec["N"]))
         blocks.append(Block(ssm=ssm, activation=ReLUSigmaDelta(spec.get("delta_threshold", 0.0)),
                             mixing=_linear(rng, H, spec.get("sparsity", 0.0)), norm=None, residual=False))
-    enc = Encoder("linear", rng.normal(size=(H, d_in)) / np.sqrt(d_in), 0.1 * rng.normal(size=H))
-    dec = Decoder("last", rng.normal(size=(spec["classes"], H)) / np.sqrt(H), np.zeros(spec["classes"]))
+    enc_w = rng.normal(size=(H, d_in)) / np.sqrt(d_in)
+    enc = Encoder("linear", enc_w, 0.1 * rng.normal(size=H))
+    dec_w = rng.normal(size=(spec["classes"], H)) / np.sqrt(H)
+    if spec.get("sparsity", 0.0):   # pruning reaches every weight matrix, the encoder's and decoder's too
+        enc_w[rng.random(enc_w.shape) < spec["sparsity"]] = 0.0
+        dec_w[rng.random(dec_w.shape) < spec["sparsity"]] = 0.0
+    dec = Decoder("last", dec_w, np.zeros(spec["classes"]))
     return validate(Network(disc="zoh", prenorm=False, encoder=enc, blocks=tuple(blocks), final_norm=None,
                             decoder=dec))
 
