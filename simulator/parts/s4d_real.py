@@ -125,13 +125,13 @@ def real_backward(u, a, bb, c, event, y, counts):
                 skip = is_zero and x == 0.0
                 if skip and event:
                     continue
-                for n in range(n2):
-                    p[n] = c[h, n] * rr[n]
+                for n in range(n2):   # one pass: the readout of r_{t+1}, then its update (as kernels.ssm_backward)
+                    r0 = rr[n]
+                    p[n] = c[h, n] * r0
+                    rr[n] = a[h, n] * r0 + bb[h, n] * x
                 acc = _sum4(p, n2)
                 y[b, t, h] += acc + acc
                 if not skip:
                     modes += n2
                     is_zero = False
-                for n in range(n2):
-                    rr[n] = a[h, n] * rr[n] + bb[h, n] * x
         counts[b, 0] += modes
