@@ -125,16 +125,17 @@ def test_resume_refuses_a_different_run(tmp_path):
 
 def test_thread_count_and_cpu_target_change_no_bit(tmp_path):
     """Kernels compile without fast-math (no reassociation, no FMA contraction), so a generic x86-64 build on
-    one thread computes the host build's bits: the cross-CPU half of docs/reproducibility.md."""
+    one thread computes the host build's bits, in float64 and in float32: the cross-CPU half of
+    docs/reproducibility.md."""
     script = ("import sys, numpy as np; from models.loading import load_network; import scenarios; "
               "from simulator.engine import run; x, _ = scenarios.get('smnist').load('test', n=3); "
-              "np.save(sys.argv[1], np.stack([run(load_network(f'scenarios/checkpoints/smnist_{k}.h5'), x).logits "
-              "for k in ('binary_s4d', 'gsu', 's4d')]))")
+              "np.save(sys.argv[1], np.stack([run(load_network(f'scenarios/checkpoints/smnist_{k}.h5'), x, dtype=d)"
+              ".logits.astype(float) for k in ('binary_s4d', 'gsu', 's4d') for d in ('float64', 'float32')]))")
     env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "generic.npy")], cwd=ROOT, env=env, check=True)
     import scenarios
     from models.loading import load_network
     x, _ = scenarios.get("smnist").load("test", n=3)
-    here = np.stack([run(load_network(ROOT / f"scenarios/checkpoints/smnist_{k}.h5"), x).logits
-                     for k in ("binary_s4d", "gsu", "s4d")])
+    here = np.stack([run(load_network(ROOT / f"scenarios/checkpoints/smnist_{k}.h5"), x, dtype=d).logits.astype(float)
+                     for k in ("binary_s4d", "gsu", "s4d") for d in ("float64", "float32")])
     assert np.array_equal(np.load(tmp_path / "generic.npy"), here)
