@@ -6,7 +6,10 @@ configurations interleaved over --rounds rounds so a change of load hits all of 
 sample per configuration (best and worst round) with the load average, which moves every figure: run it once
 on an idle machine and once next to another job to see which policy holds up when cores are shared.
 
-Usage: python benchmarks/threads.py [--samples 256] [--rounds 3] [--json OUT]
+--busy N starts N busy processes (a pure-Python loop each) for the whole measurement: a shared machine made on
+purpose, so the comparison can be repeated.
+
+Usage: python benchmarks/threads.py [--samples 256] [--rounds 3] [--busy N] [--json OUT]
 """
 from __future__ import annotations
 
@@ -53,22 +56,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--busy", type=int, default=0, help="busy processes running alongside")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     got: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
-        for threads, layer in CONFIGS:
-            ms, used = one(threads, layer, args.samples)
-            got.setdefault(f"{threads} thread(s), {used}", []).append(ms)
+    try:
+        for _ in range(args.rounds):
+            for threads, layer in CONFIGS:
+                ms, used = one(threads, layer, args.samples)
+                got.setdefault(f"{threads} thread(s), {used}", []).append(ms)
+    finally:
+        for b in busy:
+            b.kill()
     load_after = os.getloadavg()[0]
-    print(f"load average {load_before:.2f} before, {load_after:.2f} after; {os.cpu_count()} CPUs")
+    print(f"{args.busy} busy process(es) alongside; load average {load_before:.2f} before, {load_after:.2f} after; "
+          f"{os.cpu_count()} CPUs")
     print("| threads, layer | best ms/sample | worst round |")
     print("|---|---:|---:|")
     for name, v in got.items():
         print(f"| {name} | {min(v):.2f} | {max(v):.2f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps(dict(load=[load_before, load_after], ms_per_sample=got), indent=1))
+        Path(args.json).write_text(json.dumps(dict(busy=args.busy, load=[load_before, load_after], ms_per_sample=got),
+                                              indent=1))
 
 
 if __name__ == "__main__":
