@@ -173,17 +173,22 @@ def _ssm(lay, u, p: Precision):
         Ab, Bb = kern.discrete()
         Ab, Bb = fq_complex(Ab, bits, p), fq_complex(Bb, bits, p)
         C = fq_complex(torch.view_as_complex(kern.C), bits, p)
-        V = torch.exp(torch.log(Ab)[..., None] * steps)
-        K = 2 * torch.einsum("chn,hnl->chl", C * Bb, V).real
+        K = 2 * torch.einsum("chn,hnl->chl", C * Bb, _powers(Ab, steps)).real
     elif lay.kernel.kind == "s4d_real":
         Ab, Bb = kern.discrete()
         Ab, Bb, C = fq_weight(Ab, bits, p), fq_weight(Bb, bits, p), fq_weight(kern.C, bits, p)
         # powers through the complex log, as SSKernelReal (Ab may be negative)
-        V = torch.exp(torch.log(torch.complex(Ab, torch.zeros_like(Ab)))[..., None] * steps).real
-        K = 2 * torch.einsum("chn,hnl->chl", C * Bb, V)
+        K = 2 * torch.einsum("chn,hnl->chl", C * Bb, _powers(torch.complex(Ab, torch.zeros_like(Ab)), steps).real)
     else:
         raise ValueError(f"--qat: ssm {lay.kernel.kind!r} has no fake-quantised form")
     return fft_conv(u, K, fq_weight(lay.D, bits, p), lay.kernel.bidirectional)
+
+
+def _powers(Ab, steps):
+    """Ab^l through the complex log; a coefficient quantised to 0 gives 1, 0, 0, ... (log would give NaN)."""
+    zero = Ab == 0
+    V = torch.exp(torch.log(torch.where(zero, torch.ones_like(Ab), Ab))[..., None] * steps)
+    return torch.where(zero[..., None] & (steps > 0), torch.zeros_like(V), V)
 
 
 class QLIF(torch.autograd.Function):

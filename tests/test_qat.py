@@ -140,3 +140,10 @@ def test_qat_flag_refuses_an_arch_without_a_quantised_forward():
     from scenarios import train
     with pytest.raises(SystemExit, match="has no fake-quantised forward"):
         train.main(["digits", "--arch", "gsu", "--qat", "loihi2", "--epochs", "1", "--n-train", "10"])
+
+
+def test_a_coefficient_quantised_to_zero_gives_powers_not_nan():
+    ab = torch.tensor([[0.0, -0.5, 0.9]], dtype=torch.float64)
+    v = qat._powers(torch.complex(ab, torch.zeros_like(ab)), torch.arange(4, dtype=torch.float64)).real
+    torch.testing.assert_close(v[0], torch.tensor([[1.0, 0, 0, 0], [1, -0.5, 0.25, -0.125], [1, 0.9, 0.81, 0.729]],
+                                                  dtype=torch.float64))
