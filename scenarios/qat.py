@@ -4,7 +4,7 @@
 Every value the engine rounds is rounded here the same way (fake quantisation: the value q * 2^-f with q the
 engine's integer), and the gradient passes through as if it had not been rounded (STE):
 
-* weights: `weight_bits`, one power-of-two exponent per matrix (simulator.fixed_point.weight_frac), the
+* weights: `weight_bits`, one power-of-two exponent per matrix (models.fixed_rules.weight_frac, as the engine), the
   format's weight_rounding; biases at their sum's scale; SSM coefficients AFTER discretisation (Ab, Bb, C, D),
   LIF's beta and the folded BatchNorm gain at `coef_bits` + sign, each tensor its own exponent;
 * messages (encoder output, y, mixing output, block output) and states the engine commits (the LIF membrane,
@@ -17,19 +17,22 @@ convolution of the quantised coefficients (the engine's per-step state rounding 
 state's range). BatchNorm runs in eval mode (its running statistics frozen) so that it is the engine's folded
 per-channel affine.
 
-Scales (fractional bits of every message and state) come from simulator.calibrate.calibrate on the model's own
-activations on calibration inputs from the TRAINING split, the rule the engine uses; the training script
-recomputes them at the start of every epoch.
+Scales (fractional bits of every message and state): the maxima of the model's own float64 activations on
+calibration inputs from the TRAINING split, turned into fractional bits by the engine's rule
+(models.fixed_rules.frac_for, as simulator/calibrate.py and compiled_fixed.block_scales; tests/test_qat.py
+checks they are the engine's); the training script recomputes them at the start of every epoch. This module
+imports models only (the package rule of tests/test_imports.py: scenarios does not import the simulator).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from models.fixed_rules import frac_for, make_table, message_exponents, quantise, weight_frac
 from models.precision import Precision
-from simulator.fixed_point import BlockScales, frac_for, make_table, message_exponents, quantise, weight_frac
 
 SUPPORTED = ("lif_s4d", "sigma_delta_s4d")      # archs whose parts have a fake-quantised form here
 SIGMOID_DOMAIN = 4                               # as simulator/parts/fixed_mixing.py
@@ -76,6 +79,21 @@ def fq_complex(z: torch.Tensor, bits: int, p: Precision) -> torch.Tensor:
 
 # ---- scales ---------------------------------------------------------------------------------------------
 @dataclass
+class BlockScales:
+    """Fractional bits of one block's tensors (the engine's BlockScales fields of the same names)."""
+
+    f_in: int       # block input
+    f_y: int        # SSM output
+    f_out: int      # mixing output
+    f_next: int     # block output
+    internal: dict  # '<role>.<name>' -> calibrated max |value| (activation.v, mixing.z)
+    state_bits: int
+
+    def frac(self, name: str, bits: int | None = None) -> int:
+        return frac_for(self.internal.get(name, 0.0), bits or self.state_bits)
+
+
+@dataclass
 class Scales:
     """The precision and the calibrated fractional bits: input, encoder output, and each block's BlockScales."""
 
@@ -103,15 +121,50 @@ def to_network(model):
                                               decoder=cfg.decoder, config=cfg.to_dict())
 
 
+def ranges(model, x: np.ndarray) -> dict:
+    """max |value| of the tensors the engine calibrates (simulator/calibrate.py's names), float64, eval mode."""
+    m = copy.deepcopy(model).double().eval()
+    r = {}
+    with torch.no_grad():
+        x = torch.as_tensor(np.asarray(x, np.float64))
+        h = m.encoder(x)
+        r["x"], r["h0"] = _max(x), _max(h)
+        for li, block in enumerate(m.model.layers):
+            lay = block.layer
+            y = lay.ssm(h)
+            a = lay.activation(y)
+            out = lay.mixing(a, y)
+            nxt = block.norm(h + out if block.residual else out)
+            r.update({f"{li}.y": _max(y), f"{li}.out": _max(out), f"h{li + 1}": _max(nxt)})
+            act = lay.activation
+            if act.kind == "lif":                     # the float membrane, pre-reset, and the threshold
+                v, mv = torch.zeros_like(y[:, 0]), act.thr
+                for t in range(y.shape[1]):
+                    v = act.beta * v + y[:, t]
+                    mv = max(mv, _max(v))
+                    fired = v > act.thr
+                    v = torch.where(fired, torch.zeros_like(v) if act.reset == "hard" else v - act.thr, v)
+                r[f"{li}.activation.v"] = mv
+            if lay.mixing.kind == "glu":
+                r[f"{li}.mixing.z"] = _max(a @ lay.mixing[0].weight.T + lay.mixing[0].bias)
+            h = nxt
+    return r
+
+
+def _max(t) -> float:
+    return float(t.abs().max()) if t.numel() else 0.0
+
+
 def calibrate_scales(model, x_cal: np.ndarray, precision: Precision) -> Scales:
-    """Scales from the engine's calibration (simulator.calibrate) of the model as it is now on x_cal."""
-    from simulator.calibrate import calibrate
-    from simulator.compiled_fixed import block_scales
-    net = to_network(model)
-    fp = calibrate(net, x_cal, precision, source="qat calibration", check=False)
-    mb = precision.message_bits
-    return Scales(precision, frac_for(fp.range("x"), mb), frac_for(fp.range("h0"), mb),
-                  [block_scales(fp, net, li) for li in range(len(net.blocks))])
+    """Scales of the model as it is now on x_cal: the engine's rule on the model's own ranges."""
+    r = ranges(model, x_cal)
+    mb, sb = precision.message_bits, precision.state_bits
+    F = lambda name: frac_for(r[name], mb)  # noqa: E731
+    blocks = []
+    for li in range(len(model.model.layers)):
+        internal = {k[len(f"{li}."):]: v for k, v in r.items() if k.startswith(f"{li}.") and k.count(".") >= 2}
+        blocks.append(BlockScales(F(f"h{li}"), F(f"{li}.y"), F(f"{li}.out"), F(f"h{li + 1}"), internal, sb))
+    return Scales(precision, F("x"), F("h0"), blocks)
 
 
 def freeze_norms(model) -> None:
@@ -145,7 +198,7 @@ def _block(block, h, bs: BlockScales, p: Precision):
     kind = lay.activation.kind
     if kind == "lif":
         a = _lif(lay.activation, y, bs, p)
-        out = _glu(lay.mixing[0], a, bs, p, graded=False)
+        out = _glu(lay.mixing[0], a, bs, p)
     elif kind == "relu_sigma_delta":
         a = torch.relu(y)
         out = _linear_sigma_delta(lay.mixing[0], a, bs, p)
@@ -251,11 +304,10 @@ def sigmoid_table(z: torch.Tensor, f_z: int, p: Precision) -> torch.Tensor:
     return s + ((out * 2.0 ** -p.coef_bits).to(z.dtype) - s).detach()
 
 
-def _glu(lin, a, bs: BlockScales, p: Precision, graded: bool):
-    """z = a W + b (weights one exponent, bias at the sum's scale); out = commit(commit_state(z_lin) *
-    sigmoid_table(z_gate)) at the mixing output's scale."""
-    f_w = wfrac(lin.weight, p.weight_bits)
-    f_z = f_w + (bs.f_sent if graded else 0)
+def _glu(lin, a, bs: BlockScales, p: Precision):
+    """z = s W + b for spikes s (weights one exponent, bias at the sum's scale, that of the weights); out =
+    commit(commit_state(z_lin) * sigmoid_table(z_gate)) at the mixing output's scale."""
+    f_w = f_z = wfrac(lin.weight, p.weight_bits)
     z = a @ fq(lin.weight, f_w, p.weight_rounding, p.weight_bits).T + fq(lin.bias, f_z, p.weight_rounding)
     H = z.shape[-1] // 2
     zl = fq(z[..., :H], bs.frac("mixing.z", p.state_bits), p.rounding, p.state_bits)

@@ -148,18 +148,17 @@ def evaluate(model, x, y, batch=100):
 
 
 def _qat_precision(args):
-    """The Precision of --qat (None without it); an unknown or float name exits with the simulator's message."""
+    """The Precision of --qat (None without it); an unknown or float name exits with a one-line message."""
     if args.qat is None:
         return None
     from models.errors import InputError
-    from models.precision import FLOATS
-    from simulator.cli.precision import lookup_precision
+    from models.precision import FLOATS, fixed_format
     if args.qat in FLOATS:
         sys.exit(f"--qat {args.qat}: expected a fixed-point format (loihi2, w8s24, ...); float needs no QAT")
     try:
-        prec = lookup_precision(args.qat)
+        prec = fixed_format(args.qat)
     except InputError as e:
-        sys.exit(str(e).replace("--precision", "--qat", 1))
+        sys.exit(f"--qat {e}")
     if prec.message_bits < 2:
         sys.exit(f"--qat {args.qat}: its messages are {prec.message_bits} bit (no payload); the engine refuses it")
     return prec

@@ -12,7 +12,8 @@ from scenarios import qat  # noqa: E402
 from simulator.calibrate import calibrate  # noqa: E402
 from simulator.cli.precision import lookup_precision  # noqa: E402
 from simulator.engine import run  # noqa: E402
-from simulator.fixed_point import FLOOR, TRUNCATE, make_table, lut, quantise, rshift  # noqa: E402
+from simulator.compiled_fixed import block_scales  # noqa: E402
+from simulator.fixed_point import FLOOR, TRUNCATE, frac_for, make_table, lut, quantise, rshift  # noqa: E402
 from simulator.parts.fixed_activation import lif_fixed  # noqa: E402
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
@@ -106,9 +107,17 @@ def test_fake_quantised_forward_is_the_engines_fixed_point_run(arch, kw, tol):
     rng = np.random.default_rng(1)
     xc, xt = rng.random((8, 60, 1)), rng.random((16, 60, 1))
     net = qat.to_network(m)
-    res = run(net, xt, engine="dense", dtype=calibrate(net, xc, LOIHI2, check=False))
+    fp = calibrate(net, xc, LOIHI2, check=False)
+    res = run(net, xt, engine="dense", dtype=fp)
+    mine = qat.calibrate_scales(m, xc, LOIHI2)                  # its own ranges, the engine's rule: same bits
+    assert (mine.f_x, mine.f_u) == (frac_for(fp.range("x"), 24), frac_for(fp.range("h0"), 24))
+    for li, b in enumerate(mine.blocks):
+        e = block_scales(fp, net, li)
+        assert (b.f_in, b.f_y, b.f_out, b.f_next) == (e.f_in, e.f_y, e.f_out, e.f_next)
+        for name in ("activation.v", "mixing.z"):
+            assert b.frac(name) == e.frac(name)
     with torch.no_grad():
-        got = qat.forward(m, torch.from_numpy(xt), qat.calibrate_scales(m, xc, LOIHI2)).numpy()
+        got = qat.forward(m, torch.from_numpy(xt), mine).numpy()
         flt = m(torch.from_numpy(xt)).numpy()
     assert np.abs(res.logits - flt).max() > 1e-2                # fixed point is visibly not float here
     assert np.abs(res.logits - got).max() <= tol
@@ -127,8 +136,14 @@ def test_qat_gradients_reach_the_weights():
         assert g is not None and g.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("name", ["loihi2", "spinnaker", "spinnaker2", "w8s24", "truenorth"])
+def test_training_reads_the_format_the_simulator_reads(name):
+    from models.precision import fixed_format
+    assert fixed_format(name) == lookup_precision(name)
+
+
 @pytest.mark.parametrize("bad,msg", [("loihi3", "--qat loihi3: expected"), ("float64", "fixed-point format"),
-                                     ("truenorth", "no payload")])
+                                     ("truenorth", "no payload"), ("cpu", "no [precision] section")])
 def test_qat_flag_refuses_what_it_cannot_run(bad, msg, capsys):
     from scenarios import train
     with pytest.raises(SystemExit) as e:
