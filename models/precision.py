@@ -16,7 +16,9 @@ exponents per tensor) are not part of it: the simulator chooses them by calibrat
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from models.errors import InputError
 
@@ -72,3 +74,26 @@ GENERIC = {"w8s24": W8S24}
 
 def is_float(name) -> bool:
     return isinstance(name, str) and name in FLOATS
+
+
+CHIP_DIR = Path(__file__).resolve().parents[1] / "energy" / "chips"
+
+
+def fixed_format(name: str) -> Precision:
+    """A fixed-point format by name without the energy package (for training, scenarios/qat.py): w8s24, or a
+    chip's [precision] section (catalogue name or .toml path), the values only; energy.catalogue reads the same
+    section with its units and sources for the simulator (tests/test_qat.py checks that both agree)."""
+    if name in GENERIC:
+        return GENERIC[name]
+    path = Path(name) if name.endswith(".toml") else CHIP_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CHIP_DIR.glob("*.toml"))
+        raise InputError(f"{name}: expected {', '.join(GENERIC)} or a chip ({', '.join(known)}) or a chip .toml")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("precision")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not a readable chip file ({e})") from None
+    if not table:
+        raise InputError(f"{name}: the chip file {path} has no [precision] section (its arithmetic is not stated)")
+    keys = [f.name for f in fields(Precision) if f.name != "name"]
+    return Precision(name=path.stem, **{k: table[k]["value"] for k in keys if k in table})

@@ -65,6 +65,26 @@ def _h5_check(meta):
             f"predictions differ from the float32 PyTorch run.")
 
 
+def _qat(meta):
+    """Quantisation-aware fine-tuning (train.py --qat) and the simulator's accuracies at that precision."""
+    q = meta["recipe"].get("qat")
+    if not q:
+        return ""
+    out = (f"\n* **Quantisation-aware fine-tuning** (`--qat {q['precision']}`, scenarios/qat.py): the forward is the "
+           f"engine's {q['precision']} fixed-point arithmetic with straight-through gradients; loss = CE(fixed "
+           f"point) + {q['float_loss_weight']} x CE(float); scales {q['scales']} ({q['calibration_digits']}); "
+           f"BatchNorm {q['batch_norm']}; stopping rule fixed beforehand: {q['stop']}.")
+    c = meta.get("precision_check")
+    if c:
+        out += (f"\n* **Simulator accuracy** on the {c['samples']} held-out digits (event engine, scales calibrated "
+                f"on the first 64 training digits): float64 **{100 * c['accuracy_float64']:.1f} %** "
+                f"(`{c['command_float64']}`), {c['precision']} **{100 * c['accuracy_fixed']:.1f} %** "
+                f"(`{c['command_fixed']}`).")
+    if meta.get("before_qat"):
+        out += f"\n* **Before fine-tuning**: {meta['before_qat']}"
+    return out
+
+
 def _warm(rec):
     """Warm start and pruning, as train.py's --init-from and --prune record them."""
     out = ""
@@ -120,7 +140,7 @@ def render(meta: dict) -> str:
 * **Training**: {rec['optimizer']}, {rec['epochs']} epochs, batch {rec['batch']}, lr {rec['lr']} (SSM dt/A/B: {rec['ssm_lr']}, no weight decay), weight decay {rec['weight_decay']}, {rec['warmup_epochs']} warm-up epoch(s) then cosine, dropout {cfg['dropout']}, surrogate {rec['surrogate']}, {_augment(rec['augment_shift_px'])}, seed {rec['seed']}, {rec['threads']} CPU threads, PyTorch {meta['torch']}.{_warm(rec)}
 * **Wall time**: {meta['train_wall_s'] / 60:.1f} min of training.{(' ' + meta['notes']) if meta.get('notes') else ''}
 * **Test accuracy (PyTorch, eval mode, float32)**: **{100 * meta['test_accuracy']:.1f} %** on the {meta['n_test']} held-out digits.
-* **Command**: `{meta['command']}`{_h5_check(meta)}
+* **Command**: `{meta['command']}`{_h5_check(meta)}{_qat(meta)}
 
 ## {'Activity' if meta['arch'] in _GRADED else 'Firing rates'} (test split)
 

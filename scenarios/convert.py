@@ -11,6 +11,8 @@ exact command in the JSON sidecar and re-renders the card. It then checks
 the .h5 on the whole test split with the simulator's float64 FFT reference
 (``models.reference``) against the .pt run in float32 by PyTorch, and
 records that accuracy and the number of changed predictions on the card.
+A checkpoint fine-tuned with --qat PRECISION is also run by the simulator at that precision and in float64
+(``python -m simulator run NAME.h5 [--precision P]``, whole test split) and both accuracies go on the card.
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ def convert(pt: Path) -> Path:
     meta["h5"] = h5.name
     meta["h5_command"] = "python -m simulator " + " ".join(args)
     meta["h5_check"] = check(pt, h5, meta)
+    if (meta["recipe"].get("qat") or {}).get("precision"):
+        meta["precision_check"] = precision_check(h5, meta["recipe"]["qat"]["precision"], rel)
     side.write_text(json.dumps(meta, indent=2) + "\n")
     pt.with_suffix(".md").write_text(cards.render(meta))
     print(f"{pt.name} -> {h5.name}")
@@ -68,6 +72,24 @@ def check(pt: Path, h5: Path, meta: dict) -> dict:
             p32.append(model(torch.from_numpy(x[i:i + 100]).float()).argmax(-1).numpy())
     p64, p32 = np.concatenate(p64), np.concatenate(p32)
     return dict(accuracy_f64=float((p64 == y).mean()), prediction_changes_vs_pt_f32=int((p64 != p32).sum()))
+
+
+def precision_check(h5: Path, precision: str, rel) -> dict:
+    """Test accuracy of the .h5 in the simulator (event engine, whole test split) at `precision` and float64."""
+    import tempfile
+    out = {"precision": precision}
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, extra in (("accuracy_float64", []), ("accuracy_fixed", ["--precision", precision])):
+            args = ["run", str(rel(h5)), *extra]
+            done = subprocess.run([sys.executable, "-m", "simulator", *args, "--out", f"{tmp}/{key}", "--no-spikes"],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"running {h5} failed:\n{done.stdout}{done.stderr}")
+            summary = json.loads(Path(f"{tmp}/{key}/summary.json").read_text())
+            out[key] = summary["accuracy"]
+            out[key.replace("accuracy", "command")] = "python -m simulator " + " ".join(args)
+            out["samples"] = summary["samples"]
+    return out
 
 
 def main(argv=None):

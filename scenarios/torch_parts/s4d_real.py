@@ -28,7 +28,8 @@ class SSKernelReal(nn.Module):
         self.B = nn.Parameter(torch.ones(n_ssm, N))
         self.C = nn.Parameter(torch.randn(channels, H, N))
 
-    def forward(self, L: int):
+    def discrete(self):
+        """(Ab, Bb) real (H, N), row h taken from parameter row h % n_ssm."""
         H = self.log_dt.shape[0]
         rows = torch.arange(H, device=self.log_dt.device) % self.n_ssm
         A = -torch.exp(self.inv_A_real)[rows]
@@ -41,6 +42,10 @@ class SSKernelReal(nn.Module):
             Ab, Bb = torch.exp(dtA), B * (torch.exp(dtA) - 1) / A
         else:
             raise ValueError(f"unknown discretisation {self.disc!r}")
+        return Ab, Bb
+
+    def forward(self, L: int):
+        Ab, Bb = self.discrete()
         # powers through complex log, as the reference: Ab may be negative (bilinear with dt |A| > 2)
         cdt = torch.complex(Ab, torch.zeros_like(Ab))
         steps = torch.arange(L, device=Ab.device, dtype=Ab.dtype)
