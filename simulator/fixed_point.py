@@ -145,6 +145,22 @@ def commit_rows(acc, n, k, mode, lo, hi, saturate, out, cnt, i):
     cnt[i] += s
 
 
+@njit(cache=True)
+def join_block(h, out, n, residual, sh, so, k, mode, lo, hi, saturate, cnt, i):
+    """BlockScales.join for one sample's first n rows, into h: commit(rshift((out << so) (+ (h << sh)), k))."""
+    H = out.shape[1]
+    s = 0
+    for t in range(n):
+        for j in range(H):
+            acc = np.int64(out[t, j]) << so
+            if residual:
+                acc += np.int64(h[t, j]) << sh
+            v, c = commit(rshift(acc, k, mode), lo, hi, saturate)
+            h[t, j] = v
+            s += c
+    cnt[i] += s
+
+
 def commit_tensor(acc: np.ndarray, k: int, prec: Precision, bits: int):
     """(committed int64 array, saturations per sample) for acc (B, L, H) rescaled by 2^-k to `bits` wide."""
     lo, hi = limits(bits)

@@ -19,7 +19,8 @@ from models.parts.activation import gelu
 from models.parts.mixing import sigmoid
 from simulator.fixed_point import commit, limits, lut, make_table, quantise, rshift, weight_frac
 from simulator.parts.base import Context, runs
-from simulator.parts.fixed_norm import layer_norm_int, norm_affine
+from simulator.parts.fixed_activation import apply_table, apply_table_block
+from simulator.parts.fixed_norm import layer_norm_int, layer_norm_int_block, norm_affine
 from simulator.parts.linear import LinearRun
 from simulator.parts.mixing import GLURun, GSURun
 
@@ -176,7 +177,6 @@ class FixedGSURun(GSURun):
         out = np.empty((B, L, H), np.int64)
         t = self.table
         m_lo, m_hi = limits(p.message_bits)
-        from simulator.parts.fixed_activation import apply_table
         apply_table(normed, t.values, t.k, t.offset, t.f_in, t.f_out, t.above_identity, fx.mode, m_lo, m_hi,
                     p.saturate, out, st.sats)
         return out
@@ -338,3 +338,19 @@ def gsu_product_block(P, g, n, k_p, k_g, k_n, mode, s_lo, s_hi, n_lo, n_hi, sat,
             x[t, h] = v
             c += s1 + s2 + s3
     cnt[i] += c
+
+
+@njit(cache=True)
+def gsu_block(s, y, n, rows, bias, nz_index, nz_sign, nz_count, wt, zero_bias, event, k_p, k_g, k_n, mode, lo, hi,
+              sat, eps_q, f_unit, q_weight, q_bias, values, k, offset, f_in, f_out, above, m_lo, m_hi, P, g, out,
+              cnt, i):
+    """FixedGSURun.run for one sample's block: P = spikes mixing (into P), gate g = y @ Wt, the product
+    (into out), integer LayerNorm (into P), GELU table (into out); cnt[i] += saturations."""
+    mix_int_block(s, n, rows, bias, event, P)
+    if event:
+        ternary_gate_int_block(y, n, nz_index, nz_sign, nz_count, g)
+    else:
+        mix_int_block(y, n, wt, zero_bias, False, g)
+    gsu_product_block(P, g, n, k_p, k_g, k_n, mode, lo, hi, lo, hi, sat, out, cnt, i)
+    layer_norm_int_block(out, n, eps_q, f_unit, q_weight, q_bias, mode, P)
+    apply_table_block(P, n, values, k, offset, f_in, f_out, above, mode, m_lo, m_hi, sat, out, cnt, i)

@@ -162,22 +162,27 @@ def isqrt(v):
 def layer_norm_int(x, eps_q, f_unit, q_weight, q_bias, mode, out):
     """Per (sample, step): mean = floor(sum x / H), var = floor(sum (x - mean)^2 / H), sd = isqrt(var + eps_q);
     out = ((x - mean) * 2^f_unit / sd, rounded by `mode`) * q_weight + q_bias."""
-    B, L, H = x.shape
-    for b in prange(B):
-        for t in range(L):
-            s = np.int64(0)
-            for h in range(H):
-                s += x[b, t, h]
-            mean = s // H
-            v = np.int64(0)
-            for h in range(H):
-                d = x[b, t, h] - mean
-                v += d * d
-            sd = isqrt(v // H + eps_q)
-            for h in range(H):
-                num = (x[b, t, h] - mean) << f_unit
-                if mode == 0 or num >= 0:
-                    q = num // sd
-                else:
-                    q = -((-num) // sd)
-                out[b, t, h] = q * q_weight[h] + q_bias[h]
+    for b in prange(x.shape[0]):
+        layer_norm_int_block(x[b], x.shape[1], eps_q, f_unit, q_weight, q_bias, mode, out[b])
+
+
+@njit(cache=True)
+def layer_norm_int_block(x, n, eps_q, f_unit, q_weight, q_bias, mode, out):
+    H = x.shape[1]
+    for t in range(n):
+        s = np.int64(0)
+        for h in range(H):
+            s += x[t, h]
+        mean = s // H
+        v = np.int64(0)
+        for h in range(H):
+            d = x[t, h] - mean
+            v += d * d
+        sd = isqrt(v // H + eps_q)
+        for h in range(H):
+            num = (x[t, h] - mean) << f_unit
+            if mode == 0 or num >= 0:
+                q = num // sd
+            else:
+                q = -((-num) // sd)
+            out[t, h] = q * q_weight[h] + q_bias[h]
