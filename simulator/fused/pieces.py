@@ -1,6 +1,7 @@
 """What each part runner contributes to the fused driver: the line of generated code that calls its per-sample
 block kernel (the same function its layer-at-a-time kernel calls) and the arrays that line names. A runner
-class without a piece here keeps the network on the walker (simulator/engine.py).
+class without a piece here (fixed-point runners: in fixed_pieces.py) keeps the network on the walker
+(simulator/engine.py).
 
 Names in the generated code: `h` the block's hidden rows (TB, H); `u` the SSM's input (`h`, or the prenorm's
 output); `y` the SSM output; `spk`/`spk3` spikes as (TB, H) / (1, TB, H) int8; `snt` graded sent values; `o`
