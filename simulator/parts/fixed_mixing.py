@@ -18,6 +18,7 @@ from models.parts import GLU, GSU, Linear
 from models.parts.activation import gelu
 from models.parts.mixing import sigmoid
 from simulator.fixed_point import commit, limits, lut, make_table, quantise, rshift, weight_frac
+from simulator.kernels import TB   # the walker's block of steps (any block gives the same integers)
 from simulator.parts.base import Context, runs
 from simulator.parts.fixed_activation import apply_table, apply_table_block
 from simulator.parts.fixed_norm import layer_norm_int, layer_norm_int_block, norm_affine
@@ -198,24 +199,34 @@ class FixedGSURun(GSURun):
 @njit(cache=True, parallel=True)
 def mix_int(a, rows, bias, event, z):
     """z[b, t] = bias + sum_i a[b, t, i] * rows[i] in int64; event: zero inputs skipped (they add 0)."""
-    for b in prange(a.shape[0]):
-        mix_int_block(a[b], a.shape[1], rows, bias, event, z[b])
+    B, L, _ = a.shape
+    for b in prange(B):
+        for t0 in range(0, L, TB):      # blocks of steps, as the fused driver's
+            mix_int_block(a[b, t0:], min(TB, L - t0), rows, bias, event, z[b, t0:])
     return z
 
 
 @njit(cache=True)
 def mix_int_block(a, n, rows, bias, event, z):
+    """Input-major (row i stays in cache over the block's steps); integer sums do not depend on the order. A
+    +1 or -1 input (a spike) adds or subtracts its row: the same as the product."""
     H = a.shape[1]
     m = rows.shape[1]
     for t in range(n):
         for j in range(m):
             z[t, j] = bias[j]
-        for i in range(H):
+    for i in range(H):
+        for t in range(n):
             v = np.int64(a[t, i])
-            if event and v == 0:
-                continue
-            for j in range(m):
-                z[t, j] += rows[i, j] * v
+            if v == 1:
+                for j in range(m):
+                    z[t, j] += rows[i, j]
+            elif v == -1:
+                for j in range(m):
+                    z[t, j] -= rows[i, j]
+            elif v != 0 or not event:
+                for j in range(m):
+                    z[t, j] += rows[i, j] * v
 
 
 @njit(cache=True, parallel=True)
