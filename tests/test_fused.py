@@ -178,3 +178,11 @@ def test_fixed_point_without_pieces_runs_on_the_walker():
     for net in (make_net(kind="binary_s4d", norm="layer")[0], make_net(kind="binary_s4d", prenorm=True)[0],
                 networks()["s5"]):
         assert driver_for(compile_network(net, calibrate(net, x_for(seed=9, B=4, L=L), W8S24))) is None
+
+
+def test_fixed_point_tokens_and_last_step_decoder(rng):
+    net, _ = make_net(kind="binary_s4d", decoder="last", encoder="embedding", d_input=9)
+    tokens = rng.integers(0, 9, size=(4, L))
+    tokens[:, 5:9] = 0
+    for engine in ("event", "dense"):
+        assert_same(*fixed_both_paths(net, tokens, W8S24, rng.integers(0, 9, size=(4, L)), engine, 3))
