@@ -60,7 +60,7 @@ class Simulation:
         self.stage_time_s: dict[str, float] = {"encoder": 0.0, "ssm": 0.0, "mixing": 0.0, "elementwise": 0.0}
         # The fused kernel when every part has a piece and no per-part array is asked for (pre-activations,
         # traces); otherwise the walker below. Both give the same bits (tests/test_fused.py).
-        wanted = use_fused and not record_pre and self.trace_neurons is None and probe is None and cn.fixed is None
+        wanted = use_fused and not record_pre and self.trace_neurons is None and probe is None
         self.fused = fused.driver_for(cn) if wanted else None
 
     # ---- one chunk: the walker ------------------------------------------------------------------------
@@ -123,7 +123,9 @@ class Simulation:
         else:
             x = cn.prepare_input(x)
             self.counter.encoder_linear(x, st.x_held)      # before the kernel moves x_held on
-        records, works, ys, last = fused.feed(self.fused, cn, st, x, self.event)
+        records, works, ys, last, enc_sats = fused.feed(self.fused, cn, st, x, self.event)
+        if enc_sats is not None:
+            self.counter.adder("encoder")("saturations", enc_sats)
         self.stage_time_s["fused"] = self.stage_time_s.get("fused", 0.0) + time.perf_counter() - t0
         Lc = x.shape[1]
         for li, (layer, sent, spiking) in enumerate(zip(cn.layers, records, self.fused.spiking)):

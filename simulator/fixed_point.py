@@ -91,13 +91,37 @@ def commit_array(acc, k, mode, lo, hi, saturate, out, sats):
     """out = commit(rshift(acc, k)) elementwise over (B, L, H); sats[b] += values that did not fit."""
     B, L, H = acc.shape
     for b in prange(B):
-        n = 0
-        for t in range(L):
-            for h in range(H):
-                v, s = commit(rshift(acc[b, t, h], k, mode), lo, hi, saturate)
-                out[b, t, h] = v
-                n += s
-        sats[b] += n
+        commit_rows(acc[b], L, k, mode, lo, hi, saturate, out[b], sats, b)
+
+
+@njit(cache=True)
+def commit_rows(acc, n, k, mode, lo, hi, saturate, out, cnt, i):
+    """commit_array for the first n rows of one sample (acc, out: (n, H) or more; may be the same array);
+    cnt[i] += values that did not fit."""
+    H = acc.shape[1]
+    s = 0
+    for t in range(n):
+        for h in range(H):
+            v, c = commit(rshift(acc[t, h], k, mode), lo, hi, saturate)
+            out[t, h] = v
+            s += c
+    cnt[i] += s
+
+
+@njit(cache=True)
+def join_block(h, out, n, residual, sh, so, k, mode, lo, hi, saturate, cnt, i):
+    """BlockScales.join for one sample's first n rows, into h: commit(rshift((out << so) (+ (h << sh)), k))."""
+    H = out.shape[1]
+    s = 0
+    for t in range(n):
+        for j in range(H):
+            acc = np.int64(out[t, j]) << so
+            if residual:
+                acc += np.int64(h[t, j]) << sh
+            v, c = commit(rshift(acc, k, mode), lo, hi, saturate)
+            h[t, j] = v
+            s += c
+    cnt[i] += s
 
 
 def commit_tensor(acc: np.ndarray, k: int, prec: Precision, bits: int):

@@ -1,6 +1,8 @@
 """The fused kernel (simulator/fused/) gives the walker's bits: logits, spikes and every count, for every part
-composition it takes, both engines, float64 and float32, any batch and any chunking; what it does not take
+composition it takes, both engines, float64, float32 and fixed point, any batch and any chunking; what it does not take
 (bidirectional SSMs, recorded pre-activations) runs on the walker."""
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import make_net
@@ -87,3 +89,100 @@ def test_what_fused_does_not_take_runs_on_the_walker():
     with_pre = run(net, x, record_pre=True)      # pre-activations are per-part arrays: the walker keeps them
     assert with_pre.pre is not None
     assert_same(with_pre, run(net, x))
+
+
+# ---- fixed point: the fused kernel gives the walker's integers ------------------------------------------------
+
+from models.precision import W8S24  # noqa: E402
+from simulator.calibrate import calibrate  # noqa: E402
+
+# W8S24 truncates and saturates; the second floors (the SSM's plain path) and wraps instead of saturating
+FIXED_PRECISIONS = (W8S24, dataclasses.replace(W8S24, rounding="floor", saturate=False))
+FIXED_NETS = ("lif", "sigma_delta", "meyer", "linear_spikes", "s4d_real")
+
+
+def fixed_both_paths(net, x, prec, calibration, engine, batch_size, shrink=8.0):
+    """Walker and fused results in fixed point, with the calibrated ranges shrunk by `shrink` (so that values
+    saturate)."""
+    fp = calibrate(net, calibration, prec)
+    cn = compile_network(net, dataclasses.replace(fp, ranges=tuple((k, v / shrink) for k, v in fp.ranges)))
+    assert driver_for(cn) is not None                        # the fused path is really taken
+    return (run(net, x, engine=engine, compiled=cn, batch_size=batch_size, use_fused=False),
+            run(net, x, engine=engine, compiled=cn, batch_size=batch_size))
+
+
+def saturations(result) -> int:
+    return sum(int(v["saturations"].sum()) for v in result.counts.values())
+
+
+@pytest.mark.parametrize("kind", ["binary_s4d", "gsu", "s4d", "lif"])
+def test_fixed_point_paper_kinds(kind):
+    """Postnorm BatchNorm networks of every spiking kind (LIF: a binary S4D with LIF activations)."""
+    if kind == "lif":
+        net = networks()["lif"]
+    else:
+        net, _ = make_net(kind=kind, norm="batch", prenorm=False, N=4, n_layers=3)
+    sat = 0
+    for prec in FIXED_PRECISIONS:
+        for engine in ("event", "dense"):
+            walker, fused = fixed_both_paths(net, x_for(L=L), prec, x_for(seed=9, B=4, L=L), engine, 2)
+            assert_same(walker, fused)
+            sat += saturations(walker)
+    assert sat > 0           # the saturation counts are compared, not only zeros
+
+
+def no_norm_residual():
+    """meyer's blocks (no norm) with the residual: the fixed join of h and the mixing output."""
+    from test_new_parts import compose, linear, s4d_real
+
+    from models.parts import ReLUSigmaDelta
+    r = np.random.default_rng(8)
+    return compose(**{str(i): dict(ssm=s4d_real(r), activation=ReLUSigmaDelta(0.0), mixing=linear(r, relu=True),
+                                   norm=None, residual=True) for i in range(3)})
+
+
+@pytest.mark.parametrize("name", FIXED_NETS + ("no_norm_residual",))
+def test_fixed_point_new_parts(name):
+    net = no_norm_residual() if name == "no_norm_residual" else networks()[name]
+    for prec in FIXED_PRECISIONS:
+        for engine in ("event", "dense"):
+            assert_same(*fixed_both_paths(net, x_for(L=L), prec, x_for(seed=9, B=4, L=L), engine, 3))
+
+
+@pytest.mark.parametrize("name", ["lif", "meyer"])
+def test_fixed_point_chunks_give_the_whole_run(name):
+    net = networks()[name]
+    x = x_for(B=2, L=L)
+    fp = calibrate(net, x_for(seed=9, B=4, L=L), W8S24)
+    whole = run(net, x, dtype=fp, use_fused=False)
+    s = Stream(net, batch=2, dtype=fp)
+    assert s.sim.fused is not None
+    for a, b in ((0, 13), (13, 14), (14, L)):
+        s.feed(x[:, a:b])
+    assert_same(whole, s.result())
+
+
+def test_fixed_point_shipped_binary_s4d():
+    import scenarios
+    from conftest import ROOT
+
+    from models.loading import load_network
+    net = load_network(ROOT / "scenarios" / "checkpoints" / "smnist_binary_s4d.h5")
+    sc = scenarios.get("smnist")
+    x = sc.load("test", n=3)[0]
+    for engine in ("event", "dense"):
+        assert_same(*fixed_both_paths(net, x, W8S24, sc.load("train", n=8)[0], engine, 2, shrink=1.0))
+
+
+def test_fixed_point_without_pieces_runs_on_the_walker():
+    for net in (make_net(kind="binary_s4d", norm="layer")[0], make_net(kind="binary_s4d", prenorm=True)[0],
+                networks()["s5"]):
+        assert driver_for(compile_network(net, calibrate(net, x_for(seed=9, B=4, L=L), W8S24))) is None
+
+
+def test_fixed_point_tokens_and_last_step_decoder(rng):
+    net, _ = make_net(kind="binary_s4d", decoder="last", encoder="embedding", d_input=9)
+    tokens = rng.integers(0, 9, size=(4, L))
+    tokens[:, 5:9] = 0
+    for engine in ("event", "dense"):
+        assert_same(*fixed_both_paths(net, tokens, W8S24, rng.integers(0, 9, size=(4, L)), engine, 3))

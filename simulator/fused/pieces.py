@@ -1,6 +1,7 @@
 """What each part runner contributes to the fused driver: the line of generated code that calls its per-sample
 block kernel (the same function its layer-at-a-time kernel calls) and the arrays that line names. A runner
-class without a piece here keeps the network on the walker (simulator/engine.py).
+class without a piece here (fixed-point runners: in fixed_pieces.py) keeps the network on the walker
+(simulator/engine.py).
 
 Names in the generated code: `h` the block's hidden rows (TB, H); `u` the SSM's input (`h`, or the prenorm's
 output); `y` the SSM output; `spk`/`spk3` spikes as (TB, H) / (1, TB, H) int8; `snt` graded sent values; `o`
@@ -63,7 +64,7 @@ def ssm_piece(r) -> Piece | None:
                                                      c_re=r.c_re, c_im=r.c_im, d=r.d, x_re=st.x_re, x_im=st.x_im,
                                                      u_held=st.u_held, q_re=st.q_re, q_im=st.q_im, w_re=st.w_re,
                                                      w_im=st.w_im, fan_out=r.b_fan_out, work=work))
-    return None
+    return fixed_pieces.ssm_piece(r)
 
 
 def _lif_bind(r, st, work, shape):
@@ -92,7 +93,7 @@ def activation_piece(r) -> Piece | None:
         return Piece("gelu_block(y, n, snt)", sent="graded")
     if type(r) is ReLUSigmaDeltaRun:
         return Piece("sigma_delta_block(y, n, {p}vth, {p}held[b], snt)", _sigma_delta_bind, sent="graded")
-    return None
+    return fixed_pieces.activation_piece(r)
 
 
 def mixing_piece(r, sent: str) -> Piece | None:
@@ -117,7 +118,7 @@ def mixing_piece(r, sent: str) -> Piece | None:
                                                      nz_sign=r.nz_sign, nz_count=r.nz_count, wt_rows=r.wt_rows,
                                                      nw=r.norm_weight, nb=r.norm_bias, eps=r.norm_eps),
                      needs_y=True)
-    return None
+    return fixed_pieces.mixing_piece(r, sent)
 
 
 def _norm_args(r, st, work, shape):
@@ -134,8 +135,11 @@ def _norm_call(r, src: str, dst: str) -> str | None:
     return None
 
 
-def after_piece(r, residual: bool, prenorm: bool) -> Piece | None:
-    """What follows the mixing: the residual sum and the postnorm (prenorm: the residual only)."""
+def after_piece(r, residual: bool, prenorm: bool, scales=None) -> Piece | None:
+    """What follows the mixing: the residual sum and the postnorm (prenorm: the residual only). scales: the
+    layer's fixed-point BlockScales (None in float)."""
+    if scales is not None:
+        return fixed_pieces.after_piece(r, residual, prenorm, scales)
     if r is None or prenorm:
         return Piece("blocks.residual_add(h, o, n)" if residual else "blocks.take(h, o, n)")
     if type(r) is BatchNormRun and residual:
@@ -144,6 +148,9 @@ def after_piece(r, residual: bool, prenorm: bool) -> Piece | None:
     if call is None:
         return None
     return Piece(("blocks.residual_add(h, o, n)\n" if residual else "") + call, _norm_args)
+
+
+from simulator.fused import fixed_pieces  # noqa: E402  (it imports Piece from here)
 
 
 def before_piece(r) -> Piece | None:

@@ -140,75 +140,100 @@ class FixedReLUSigmaDeltaRun(_NoInternals, ReLUSigmaDeltaRun):
         return sent, None
 
 
+# Each kernel runs its per-sample block function under prange; the fused driver (simulator/fused/) calls the
+# same block functions per time block, so both give the same bits.
 @njit(cache=True, parallel=True)
 def ternary_fixed(y, rq, f_r, out):
-    B, L, H = y.shape
-    for b in prange(B):
-        for t in range(L):
-            m = abs(y[b, t, 0])
-            for h in range(1, H):
-                a = abs(y[b, t, h])
-                if a > m:
-                    m = a
-            delta = rq * m
-            for h in range(H):
-                v = y[b, t, h] << f_r
-                out[b, t, h] = np.int8(v > delta) - np.int8(-v > delta)
+    for b in prange(y.shape[0]):
+        ternary_fixed_block(y[b], y.shape[1], rq, f_r, out[b])
+
+
+@njit(cache=True)
+def ternary_fixed_block(y, n, rq, f_r, out):
+    H = y.shape[1]
+    for t in range(n):
+        m = abs(y[t, 0])
+        for h in range(1, H):
+            a = abs(y[t, h])
+            if a > m:
+                m = a
+        delta = rq * m
+        for h in range(H):
+            v = y[t, h] << f_r
+            out[t, h] = np.int8(v > delta) - np.int8(-v > delta)
 
 
 @njit(cache=True, parallel=True)
 def apply_table(x, values, k, offset, f_in, f_out, above_identity, mode, lo, hi, sat, out, sats):
-    B, L, H = x.shape
-    for b in prange(B):
-        n = 0
-        for t in range(L):
-            for h in range(H):
-                v, s = commit(lut(x[b, t, h], values, k, offset, f_in, f_out, above_identity, mode), lo, hi, sat)
-                out[b, t, h] = v
-                n += s
-        sats[b] += n
+    for b in prange(x.shape[0]):
+        apply_table_block(x[b], x.shape[1], values, k, offset, f_in, f_out, above_identity, mode, lo, hi, sat,
+                          out[b], sats, b)
+
+
+@njit(cache=True)
+def apply_table_block(x, n, values, k, offset, f_in, f_out, above_identity, mode, lo, hi, sat, out, cnt, i):
+    H = x.shape[1]
+    c = 0
+    for t in range(n):
+        for h in range(H):
+            v, s = commit(lut(x[t, h], values, k, offset, f_in, f_out, above_identity, mode), lo, hi, sat)
+            out[t, h] = v
+            c += s
+    cnt[i] += c
 
 
 @njit(cache=True, parallel=True)
 def lif_fixed(y, bq, f_beta, k_y, vq, hard, mode, lo, hi, sat, v, out, updates, sats):
-    B, L, H = y.shape
-    for b in prange(B):
-        n = 0
-        ns = 0
-        for h in range(H):
-            x = v[b, h]
-            for t in range(L):
-                drive = y[b, t, h]
-                if x == 0 and drive == 0:
-                    out[b, t, h] = 0
-                    continue
-                n += 1
-                x, s = commit(rshift(bq * x + rshift(drive, k_y, mode), f_beta, mode), lo, hi, sat)
-                ns += s
-                if x > vq:
-                    out[b, t, h] = 1
-                    x = 0 if hard else x - vq
-                else:
-                    out[b, t, h] = 0
-            v[b, h] = x
-        updates[b] += n
-        sats[b] += ns
+    for b in prange(y.shape[0]):
+        lif_fixed_block(y[b], y.shape[1], bq, f_beta, k_y, vq, hard, mode, lo, hi, sat, v[b], out[b], updates, b,
+                        sats, b)
+
+
+@njit(cache=True)
+def lif_fixed_block(y, n, bq, f_beta, k_y, vq, hard, mode, lo, hi, sat, v, out, updates, j, cnt, i):
+    """One sample's membranes v (H,) over n steps; updates[j] += neuron updates, cnt[i] += saturations."""
+    H = y.shape[1]
+    nu = 0
+    ns = 0
+    for h in range(H):
+        x = v[h]
+        for t in range(n):
+            drive = y[t, h]
+            if x == 0 and drive == 0:
+                out[t, h] = 0
+                continue
+            nu += 1
+            x, s = commit(rshift(bq * x + rshift(drive, k_y, mode), f_beta, mode), lo, hi, sat)
+            ns += s
+            if x > vq:
+                out[t, h] = 1
+                x = 0 if hard else x - vq
+            else:
+                out[t, h] = 0
+        v[h] = x
+    updates[j] += nu
+    cnt[i] += ns
 
 
 @njit(cache=True, parallel=True)
 def sigma_delta_fixed(y, vq, state_exp, mode, held, out):
     """Per (sample, channel h): a = max(y, 0); d = a - held; if d != 0 and |d| >= vq: held += (d >> k) << k with
     k = state_exp[h]. out = held >> k (the sum of the messages, what the receiver holds)."""
-    B, L, H = y.shape
-    for b in prange(B):
-        for h in range(H):
-            m = held[b, h]
-            k = state_exp[h]
-            for t in range(L):
-                v = y[b, t, h]
-                a = v if v > 0 else 0
-                d = a - m
-                if d != 0 and abs(d) >= vq:
-                    m += rshift(d, k, mode) << k
-                out[b, t, h] = m >> k
-            held[b, h] = m
+    for b in prange(y.shape[0]):
+        sigma_delta_fixed_block(y[b], y.shape[1], vq, state_exp, mode, held[b], out[b])
+
+
+@njit(cache=True)
+def sigma_delta_fixed_block(y, n, vq, state_exp, mode, held, out):
+    H = y.shape[1]
+    for h in range(H):
+        m = held[h]
+        k = state_exp[h]
+        for t in range(n):
+            v = y[t, h]
+            a = v if v > 0 else 0
+            d = a - m
+            if d != 0 and abs(d) >= vq:
+                m += rshift(d, k, mode) << k
+            out[t, h] = m >> k
+        held[h] = m

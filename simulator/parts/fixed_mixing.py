@@ -18,8 +18,10 @@ from models.parts import GLU, GSU, Linear
 from models.parts.activation import gelu
 from models.parts.mixing import sigmoid
 from simulator.fixed_point import commit, limits, lut, make_table, quantise, rshift, weight_frac
+from simulator.kernels import TB   # the walker's block of steps (any block gives the same integers)
 from simulator.parts.base import Context, runs
-from simulator.parts.fixed_norm import layer_norm_int, norm_affine
+from simulator.parts.fixed_activation import apply_table, apply_table_block
+from simulator.parts.fixed_norm import layer_norm_int, layer_norm_int_block, norm_affine
 from simulator.parts.linear import LinearRun
 from simulator.parts.mixing import GLURun, GSURun
 
@@ -176,7 +178,6 @@ class FixedGSURun(GSURun):
         out = np.empty((B, L, H), np.int64)
         t = self.table
         m_lo, m_hi = limits(p.message_bits)
-        from simulator.parts.fixed_activation import apply_table
         apply_table(normed, t.values, t.k, t.offset, t.f_in, t.f_out, t.above_identity, fx.mode, m_lo, m_hi,
                     p.saturate, out, st.sats)
         return out
@@ -193,106 +194,174 @@ class FixedGSURun(GSURun):
                 "mixing.prod": float(np.abs(P * g).max())}
 
 
+# Each kernel below runs its per-sample block function (first n rows of one sample) under prange; the fused
+# driver (simulator/fused/) calls the same block functions per time block, so both give the same bits.
 @njit(cache=True, parallel=True)
 def mix_int(a, rows, bias, event, z):
     """z[b, t] = bias + sum_i a[b, t, i] * rows[i] in int64; event: zero inputs skipped (they add 0)."""
-    B, L, H = a.shape
-    m = rows.shape[1]
+    B, L, _ = a.shape
     for b in prange(B):
-        for t in range(L):
-            for j in range(m):
-                z[b, t, j] = bias[j]
-            for i in range(H):
-                v = np.int64(a[b, t, i])
-                if event and v == 0:
-                    continue
-                for j in range(m):
-                    z[b, t, j] += rows[i, j] * v
+        for t0 in range(0, L, TB):      # blocks of steps, as the fused driver's
+            mix_int_block(a[b, t0:], min(TB, L - t0), rows, bias, event, z[b, t0:])
     return z
+
+
+@njit(cache=True)
+def mix_int_block(a, n, rows, bias, event, z):
+    """Input-major (row i stays in cache over the block's steps); integer sums do not depend on the order. A
+    +1 or -1 input (a spike) adds or subtracts its row: the same as the product."""
+    H = a.shape[1]
+    m = rows.shape[1]
+    for t in range(n):
+        for j in range(m):
+            z[t, j] = bias[j]
+    for i in range(H):
+        for t in range(n):
+            v = np.int64(a[t, i])
+            if v == 1:
+                for j in range(m):
+                    z[t, j] += rows[i, j]
+            elif v == -1:
+                for j in range(m):
+                    z[t, j] -= rows[i, j]
+            elif v != 0 or not event:
+                for j in range(m):
+                    z[t, j] += rows[i, j] * v
 
 
 @njit(cache=True, parallel=True)
 def graded_event_int(a, rows, held, z_held, z):
     """Sigma-delta receiver in integers: an input that changed moves the held sum by rows[i] * (new - old);
     exact, so it equals the full sum. held (B, H) and z_held (B, m) persist across chunks."""
-    B, L, H = a.shape
-    m = rows.shape[1]
-    for b in prange(B):
-        for t in range(L):
-            for i in range(H):
-                d = a[b, t, i] - held[b, i]
-                if d != 0:
-                    held[b, i] = a[b, t, i]
-                    for j in range(m):
-                        z_held[b, j] += rows[i, j] * d
-            for j in range(m):
-                z[b, t, j] = z_held[b, j]
+    for b in prange(a.shape[0]):
+        graded_event_int_block(a[b], a.shape[1], rows, held[b], z_held[b], z[b])
     return z
+
+
+@njit(cache=True)
+def graded_event_int_block(a, n, rows, held, z_held, z):
+    H = a.shape[1]
+    m = rows.shape[1]
+    for t in range(n):
+        for i in range(H):
+            d = a[t, i] - held[i]
+            if d != 0:
+                held[i] = a[t, i]
+                for j in range(m):
+                    z_held[j] += rows[i, j] * d
+        for j in range(m):
+            z[t, j] = z_held[j]
+
+
+@njit(cache=True)
+def synapse_block(a, n, rows, bias, graded, event, held, z_held, z):
+    """_Synapses._sum for one sample's block: the held sum (graded inputs, event engine) or the full sum."""
+    if graded and event:
+        graded_event_int_block(a, n, rows, held, z_held, z)
+    else:
+        mix_int_block(a, n, rows, bias, event, z)
 
 
 @njit(cache=True, parallel=True)
 def ternary_gate_int_event(y, nz_index, nz_sign, nz_count, g):
-    B, L, H = y.shape
-    m = g.shape[2]
-    for b in prange(B):
-        for t in range(L):
-            for j in range(m):
-                g[b, t, j] = 0
-            for i in range(H):
-                v = y[b, t, i]
-                if v == 0:
-                    continue
-                for k in range(nz_count[i]):
-                    j = nz_index[i, k]
-                    if nz_sign[i, k] > 0:
-                        g[b, t, j] += v
-                    else:
-                        g[b, t, j] -= v
+    for b in prange(y.shape[0]):
+        ternary_gate_int_block(y[b], y.shape[1], nz_index, nz_sign, nz_count, g[b])
     return g
+
+
+@njit(cache=True)
+def ternary_gate_int_block(y, n, nz_index, nz_sign, nz_count, g):
+    H = y.shape[1]
+    m = g.shape[1]
+    for t in range(n):
+        for j in range(m):
+            g[t, j] = 0
+        for i in range(H):
+            v = y[t, i]
+            if v == 0:
+                continue
+            for k in range(nz_count[i]):
+                j = nz_index[i, k]
+                if nz_sign[i, k] > 0:
+                    g[t, j] += v
+                else:
+                    g[t, j] -= v
 
 
 @njit(cache=True, parallel=True)
 def glu_int(z, values, k, offset, f_in, f_sig, k_l, k_o, mode, s_lo, s_hi, m_lo, m_hi, sat, out, sats):
-    B, L, m = z.shape
-    H = m // 2
-    for b in prange(B):
-        n = 0
-        for t in range(L):
-            for j in range(H):
-                zl, s1 = commit(rshift(z[b, t, j], k_l, mode), s_lo, s_hi, sat)
-                sg = lut(z[b, t, H + j], values, k, offset, f_in, f_sig, False, mode)
-                v, s2 = commit(rshift(zl * sg, k_o, mode), m_lo, m_hi, sat)
-                out[b, t, j] = v
-                n += s1 + s2
-        sats[b] += n
+    for b in prange(z.shape[0]):
+        glu_int_block(z[b], z.shape[1], values, k, offset, f_in, f_sig, k_l, k_o, mode, s_lo, s_hi, m_lo, m_hi,
+                      sat, out[b], sats, b)
+
+
+@njit(cache=True)
+def glu_int_block(z, n, values, k, offset, f_in, f_sig, k_l, k_o, mode, s_lo, s_hi, m_lo, m_hi, sat, out, cnt, i):
+    """out = commit(zl * sigmoid_table(z[H:])) with zl = z[:H] committed; cnt[i] += saturations."""
+    H = out.shape[1]
+    c = 0
+    for t in range(n):
+        for j in range(H):
+            zl, s1 = commit(rshift(z[t, j], k_l, mode), s_lo, s_hi, sat)
+            sg = lut(z[t, H + j], values, k, offset, f_in, f_sig, False, mode)
+            v, s2 = commit(rshift(zl * sg, k_o, mode), m_lo, m_hi, sat)
+            out[t, j] = v
+            c += s1 + s2
+    cnt[i] += c
 
 
 @njit(cache=True, parallel=True)
 def relu_commit(z, relu, k, mode, lo, hi, sat, out, sats):
-    B, L, m = z.shape
-    for b in prange(B):
-        n = 0
-        for t in range(L):
-            for j in range(m):
-                v = z[b, t, j]
-                if relu and v < 0:
-                    v = 0
-                w, s = commit(rshift(v, k, mode), lo, hi, sat)
-                out[b, t, j] = w
-                n += s
-        sats[b] += n
+    for b in prange(z.shape[0]):
+        relu_commit_block(z[b], z.shape[1], relu, k, mode, lo, hi, sat, out[b], sats, b)
+
+
+@njit(cache=True)
+def relu_commit_block(z, n, relu, k, mode, lo, hi, sat, out, cnt, i):
+    m = out.shape[1]
+    c = 0
+    for t in range(n):
+        for j in range(m):
+            v = z[t, j]
+            if relu and v < 0:
+                v = 0
+            w, s = commit(rshift(v, k, mode), lo, hi, sat)
+            out[t, j] = w
+            c += s
+    cnt[i] += c
 
 
 @njit(cache=True, parallel=True)
 def gsu_product(P, g, k_p, k_g, k_n, mode, s_lo, s_hi, n_lo, n_hi, sat, x, sats):
-    B, L, H = P.shape
-    for b in prange(B):
-        n = 0
-        for t in range(L):
-            for h in range(H):
-                p, s1 = commit(rshift(P[b, t, h], k_p, mode), s_lo, s_hi, sat)
-                q, s2 = commit(rshift(g[b, t, h], k_g, mode), s_lo, s_hi, sat)
-                v, s3 = commit(rshift(p * q, k_n, mode), n_lo, n_hi, sat)
-                x[b, t, h] = v
-                n += s1 + s2 + s3
-        sats[b] += n
+    for b in prange(P.shape[0]):
+        gsu_product_block(P[b], g[b], P.shape[1], k_p, k_g, k_n, mode, s_lo, s_hi, n_lo, n_hi, sat, x[b], sats, b)
+
+
+@njit(cache=True)
+def gsu_product_block(P, g, n, k_p, k_g, k_n, mode, s_lo, s_hi, n_lo, n_hi, sat, x, cnt, i):
+    H = x.shape[1]
+    c = 0
+    for t in range(n):
+        for h in range(H):
+            p, s1 = commit(rshift(P[t, h], k_p, mode), s_lo, s_hi, sat)
+            q, s2 = commit(rshift(g[t, h], k_g, mode), s_lo, s_hi, sat)
+            v, s3 = commit(rshift(p * q, k_n, mode), n_lo, n_hi, sat)
+            x[t, h] = v
+            c += s1 + s2 + s3
+    cnt[i] += c
+
+
+@njit(cache=True)
+def gsu_block(s, y, n, rows, bias, nz_index, nz_sign, nz_count, wt, zero_bias, event, k_p, k_g, k_n, mode, lo, hi,
+              sat, eps_q, f_unit, q_weight, q_bias, values, k, offset, f_in, f_out, above, m_lo, m_hi, P, g, out,
+              cnt, i):
+    """FixedGSURun.run for one sample's block: P = spikes mixing (into P), gate g = y @ Wt, the product
+    (into out), integer LayerNorm (into P), GELU table (into out); cnt[i] += saturations."""
+    mix_int_block(s, n, rows, bias, event, P)
+    if event:
+        ternary_gate_int_block(y, n, nz_index, nz_sign, nz_count, g)
+    else:
+        mix_int_block(y, n, wt, zero_bias, False, g)
+    gsu_product_block(P, g, n, k_p, k_g, k_n, mode, lo, hi, lo, hi, sat, out, cnt, i)
+    layer_norm_int_block(out, n, eps_q, f_unit, q_weight, q_bias, mode, P)
+    apply_table_block(P, n, values, k, offset, f_in, f_out, above, mode, m_lo, m_hi, sat, out, cnt, i)

@@ -62,16 +62,21 @@ class FixedBatchNormRun(_Counted, BatchNormRun):
         self.q_g = quantise(g, self.f_g, p.weight_rounding, p.coef_bits + 1)
         self.dtype = np.int64
 
-    def _affine(self, h, out, f_h: int, f_o: int, residual: bool, f_next: int) -> np.ndarray:
-        """commit(((h << a) + (out << b)) * g + c) in one pass; h is ignored without a residual."""
+    def affine_args(self, f_h: int, f_o: int, residual: bool, f_next: int) -> tuple:
+        """residual_affine's constants (sh, so, g, c, left, right, trunc, lo, hi, saturate) for h at frac f_h
+        plus out at f_o, committed at f_next."""
         g = max(f_h, f_o) if residual else f_o
         q_c = quantise(self.c, g + self.f_g, self.prec.weight_rounding)
-        res = np.empty(out.shape, np.int64)
         lo, hi = limits(self.prec.message_bits)
-        self.last_sat = np.zeros(out.shape[0], np.int64)
         k = g + self.f_g - f_next
-        residual_affine(h if residual else out, out, residual, g - f_h, g - f_o, self.q_g, q_c, max(0, -k),
-                        max(0, k), self.fx.trunc, lo, hi, self.prec.saturate, res, self.last_sat)
+        return (g - f_h, g - f_o, self.q_g, q_c, max(0, -k), max(0, k), self.fx.trunc, lo, hi, self.prec.saturate)
+
+    def _affine(self, h, out, f_h: int, f_o: int, residual: bool, f_next: int) -> np.ndarray:
+        """commit(((h << a) + (out << b)) * g + c) in one pass; h is ignored without a residual."""
+        res = np.empty(out.shape, np.int64)
+        self.last_sat = np.zeros(out.shape[0], np.int64)
+        residual_affine(h if residual else out, out, residual, *self.affine_args(f_h, f_o, residual, f_next), res,
+                        self.last_sat)
         return res
 
     def apply(self, x: np.ndarray) -> np.ndarray:
@@ -117,22 +122,29 @@ class FixedLayerNormRun(_Counted, LayerNormRun):
 def residual_affine(h, out, residual, sh, so, g, c, left, right, trunc, lo, hi, sat, res, sats):
     """res = commit(rshift((((h << sh) + (out << so)) or (out << so)) * g + c, right) << left), per channel.
     Serial and fused, like the float kernel (memory-bound: a parallel region only waits)."""
-    B, L, H = out.shape
-    for b in range(B):
-        n = np.int64(0)
-        for t in range(L):
-            for j in range(H):
-                x = np.int64(out[b, t, j]) << so
-                if residual:
-                    x += np.int64(h[b, t, j]) << sh
-                v = rshift_nb((x * g[j] + c[j]) << left, right, trunc)
-                if sat:
-                    w, s = clamp(v, lo, hi)
-                else:
-                    w, s = commit(v, lo, hi, False)
-                res[b, t, j] = w
-                n += s
-        sats[b] += n
+    for b in range(out.shape[0]):
+        residual_affine_block(h[b], out[b], out.shape[1], residual, sh, so, g, c, left, right, trunc, lo, hi, sat,
+                              res[b], sats, b)
+
+
+@njit(cache=True)
+def residual_affine_block(h, out, n, residual, sh, so, g, c, left, right, trunc, lo, hi, sat, res, cnt, i):
+    """residual_affine for one sample's first n rows (res may be h: each element is read before written)."""
+    H = out.shape[1]
+    m = np.int64(0)
+    for t in range(n):
+        for j in range(H):
+            x = np.int64(out[t, j]) << so
+            if residual:
+                x += np.int64(h[t, j]) << sh
+            v = rshift_nb((x * g[j] + c[j]) << left, right, trunc)
+            if sat:
+                w, s = clamp(v, lo, hi)
+            else:
+                w, s = commit(v, lo, hi, False)
+            res[t, j] = w
+            m += s
+    cnt[i] += m
 
 
 @njit(cache=True, inline="always")
@@ -150,22 +162,27 @@ def isqrt(v):
 def layer_norm_int(x, eps_q, f_unit, q_weight, q_bias, mode, out):
     """Per (sample, step): mean = floor(sum x / H), var = floor(sum (x - mean)^2 / H), sd = isqrt(var + eps_q);
     out = ((x - mean) * 2^f_unit / sd, rounded by `mode`) * q_weight + q_bias."""
-    B, L, H = x.shape
-    for b in prange(B):
-        for t in range(L):
-            s = np.int64(0)
-            for h in range(H):
-                s += x[b, t, h]
-            mean = s // H
-            v = np.int64(0)
-            for h in range(H):
-                d = x[b, t, h] - mean
-                v += d * d
-            sd = isqrt(v // H + eps_q)
-            for h in range(H):
-                num = (x[b, t, h] - mean) << f_unit
-                if mode == 0 or num >= 0:
-                    q = num // sd
-                else:
-                    q = -((-num) // sd)
-                out[b, t, h] = q * q_weight[h] + q_bias[h]
+    for b in prange(x.shape[0]):
+        layer_norm_int_block(x[b], x.shape[1], eps_q, f_unit, q_weight, q_bias, mode, out[b])
+
+
+@njit(cache=True)
+def layer_norm_int_block(x, n, eps_q, f_unit, q_weight, q_bias, mode, out):
+    H = x.shape[1]
+    for t in range(n):
+        s = np.int64(0)
+        for h in range(H):
+            s += x[t, h]
+        mean = s // H
+        v = np.int64(0)
+        for h in range(H):
+            d = x[t, h] - mean
+            v += d * d
+        sd = isqrt(v // H + eps_q)
+        for h in range(H):
+            num = (x[t, h] - mean) << f_unit
+            if mode == 0 or num >= 0:
+                q = num // sd
+            else:
+                q = -((-num) // sd)
+            out[t, h] = q * q_weight[h] + q_bias[h]

@@ -157,75 +157,105 @@ def _state_max(ab: np.ndarray, bb: np.ndarray, z: np.ndarray, backward: bool) ->
 @njit(cache=True, parallel=True)
 def fixed_forward(u, ar, ai, br, bi, cr, ci, d, f_a, al_s, al_y, trunc, lo, hi, sat, s_re, s_im, u_prev, zero,
                   event, acc, counts, sats):
-    """Forward recurrence in integers; acc[b, t, h] += (2 Re(sum_n C s_t) << ly) + align(D u_t) at frac
-    f_c + f_s + ly. al_s = (la, pb, lb) and al_y = (ly, pd, ld) from alignment().
-    counts (B, 3) as the float kernel's: mode updates, channel updates, input messages. Coefficients and state
-    are int32, products int64 (the shifts and clamps are branch-free, so the mode loop vectorises)."""
+    """Forward recurrence in integers, one fixed_block per sample over all its steps (acc (B, L, H) is
+    written, skipped steps included). counts (B, 3) as the float kernel's; sats (B,)."""
     B, L, H = u.shape
-    n2 = ar.shape[1]
+    for b in prange(B):
+        w = np.zeros(4, np.int64)
+        fixed_block(u[b], L, ar, ai, br, bi, cr, ci, d, f_a, al_s, al_y, trunc, lo, hi, sat, s_re, s_im, u_prev,
+                    zero, b, event, acc[b], w)
+        for j in range(3):
+            counts[b, j] += w[j]
+        sats[b] += w[3]
+
+
+@njit(cache=True)
+def fixed_block(u, n, ar, ai, br, bi, cr, ci, d, f_a, al_s, al_y, trunc, lo, hi, sat, s_re, s_im, u_prev, zero,
+                b, event, acc, w):
+    """Sample b's forward recurrence over the first n rows of u (n, H): acc[k, h] = (2 Re(sum_n C s_k) << ly)
+    + align(D u_k) at frac f_c + f_s + ly (0 where the event engine skips). al_s = (la, pb, lb) and al_y =
+    (ly, pd, ld) from alignment(). The state rows s_*[b], u_prev[b], zero[b] carry over between calls (the
+    fused driver calls this per time block). w[0:3] += mode updates, channel updates, input messages (as the
+    float kernel's counts); w[3] += saturations. Coefficients and state are int32, products int64 (the shifts
+    and clamps are branch-free, so the mode loop vectorises)."""
+    H, n2 = ar.shape
     la, pb, lb = al_s
     ly, pd, ld = al_y
     fs = f_a + la
-    for b in prange(B):
-        modes = 0
-        chans = 0
-        msgs = 0
-        nsat = 0
-        sr = np.empty(n2, np.int32)
-        si = np.empty(n2, np.int32)
-        for h in range(H):
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s_re[b, h, n]
-                si[n] = s_im[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0:
-                        if event:
-                            continue
+    plain = pb == 0 and lb == 0 and trunc == 0     # the usual case: Bb*u needs no shift, rounding is a floor
+    modes = 0
+    chans = 0
+    msgs = 0
+    nsat = 0
+    for h in range(H):
+        sr = s_re[b, h]
+        si = s_im[b, h]
+        last = u_prev[b, h]
+        is_zero = zero[b, h]
+        for t in range(n):
+            x = u[t, h]
+            if x != last:
+                msgs += 1
+                last = x
+            if is_zero:
+                if x == 0:
+                    if event:
+                        acc[t, h] = 0
+                        continue
+                else:
+                    is_zero = False
+            if not is_zero:
+                modes += n2
+                chans += 1
+            x64 = np.int64(np.int32(x))
+            yacc = np.int64(0)
+            ns = np.int64(0)
+            if plain:      # the same values as below with pb = lb = 0 and trunc = 0
+                for m in range(n2):
+                    a_r = np.int64(ar[h, m])
+                    a_i = np.int64(ai[h, m])
+                    s_r = np.int64(sr[m])
+                    s_i = np.int64(si[m])
+                    re = (((a_r * s_r - a_i * s_i) << la) + np.int64(br[h, m]) * x64) >> fs
+                    im = (((a_r * s_i + a_i * s_r) << la) + np.int64(bi[h, m]) * x64) >> fs
+                    if sat:
+                        v, s1 = clamp(re, lo, hi)
+                        z, s2 = clamp(im, lo, hi)
                     else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                x64 = np.int64(np.int32(x))
-                yacc = np.int64(0)
-                ns = np.int64(0)
-                for n in range(n2):
-                    a_r = np.int64(ar[h, n])
-                    a_i = np.int64(ai[h, n])
-                    s_r = np.int64(sr[n])
-                    s_i = np.int64(si[n])
-                    re = ((a_r * s_r - a_i * s_i) << la) + (rshift_nb(np.int64(br[h, n]) * x64, pb, trunc) << lb)
-                    im = ((a_r * s_i + a_i * s_r) << la) + (rshift_nb(np.int64(bi[h, n]) * x64, pb, trunc) << lb)
+                        v, s1 = commit(re, lo, hi, False)
+                        z, s2 = commit(im, lo, hi, False)
+                    sr[m] = v
+                    si[m] = z
+                    ns += s1 + s2
+                    yacc += np.int64(cr[h, m]) * v - np.int64(ci[h, m]) * z
+            else:
+                for m in range(n2):
+                    a_r = np.int64(ar[h, m])
+                    a_i = np.int64(ai[h, m])
+                    s_r = np.int64(sr[m])
+                    s_i = np.int64(si[m])
+                    re = ((a_r * s_r - a_i * s_i) << la) + (rshift_nb(np.int64(br[h, m]) * x64, pb, trunc) << lb)
+                    im = ((a_r * s_i + a_i * s_r) << la) + (rshift_nb(np.int64(bi[h, m]) * x64, pb, trunc) << lb)
                     re = rshift_nb(re, fs, trunc)
                     im = rshift_nb(im, fs, trunc)
                     if sat:
                         v, s1 = clamp(re, lo, hi)
-                        w, s2 = clamp(im, lo, hi)
+                        z, s2 = clamp(im, lo, hi)
                     else:
                         v, s1 = commit(re, lo, hi, False)
-                        w, s2 = commit(im, lo, hi, False)
-                    sr[n] = v
-                    si[n] = w
+                        z, s2 = commit(im, lo, hi, False)
+                    sr[m] = v
+                    si[m] = z
                     ns += s1 + s2
-                    yacc += np.int64(cr[h, n]) * v - np.int64(ci[h, n]) * w
-                nsat += ns
-                acc[b, t, h] += ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
-            for n in range(n2):
-                s_re[b, h, n] = sr[n]
-                s_im[b, h, n] = si[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
-        sats[b] += nsat
+                    yacc += np.int64(cr[h, m]) * v - np.int64(ci[h, m]) * z
+            nsat += ns
+            acc[t, h] = ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
+        u_prev[b, h] = last
+        zero[b, h] = is_zero
+    w[0] += modes
+    w[1] += chans
+    w[2] += msgs
+    w[3] += nsat
 
 
 @njit(cache=True, parallel=True)
@@ -283,60 +313,80 @@ def fixed_backward(u, ar, ai, br, bi, cr, ci, f_a, al_s, ly, trunc, lo, hi, sat,
 @njit(cache=True, parallel=True)
 def fixed_real_forward(u, a, bb, c, d, f_a, al_s, al_y, trunc, lo, hi, sat, s, u_prev, zero, event, acc, counts,
                        sats):
-    """Real modes: s = commit(rshift(Ab s + align(Bb u), f_a)); acc += 2 sum_n C s + align(D u)."""
+    """Real modes, one fixed_real_block per sample over all its steps (as fixed_forward)."""
     B, L, H = u.shape
-    n2 = a.shape[1]
+    for b in prange(B):
+        w = np.zeros(4, np.int64)
+        fixed_real_block(u[b], L, a, bb, c, d, f_a, al_s, al_y, trunc, lo, hi, sat, s, u_prev, zero, b, event,
+                         acc[b], w)
+        for j in range(3):
+            counts[b, j] += w[j]
+        sats[b] += w[3]
+
+
+@njit(cache=True)
+def fixed_real_block(u, n, a, bb, c, d, f_a, al_s, al_y, trunc, lo, hi, sat, s, u_prev, zero, b, event, acc, w):
+    """Real modes, as fixed_block: s = commit(rshift(Ab s + align(Bb u), f_a)); acc = 2 sum_n C s + align(D u)."""
+    H, n2 = a.shape
     la, pb, lb = al_s
     ly, pd, ld = al_y
     fs = f_a + la
-    for b in prange(B):
-        modes = 0
-        chans = 0
-        msgs = 0
-        nsat = 0
-        sr = np.empty(n2, np.int32)
-        for h in range(H):
-            last = u_prev[b, h]
-            for n in range(n2):
-                sr[n] = s[b, h, n]
-            is_zero = zero[b, h]
-            for t in range(L):
-                x = u[b, t, h]
-                if x != last:
-                    msgs += 1
-                    last = x
-                if is_zero:
-                    if x == 0:
-                        if event:
-                            continue
-                    else:
-                        is_zero = False
-                if not is_zero:
-                    modes += n2
-                    chans += 1
-                x64 = np.int64(np.int32(x))
-                yacc = np.int64(0)
-                ns = np.int64(0)
-                for n in range(n2):
-                    r = rshift_nb(((np.int64(a[h, n]) * np.int64(sr[n])) << la)
-                                  + (rshift_nb(np.int64(bb[h, n]) * x64, pb, trunc) << lb), fs, trunc)
+    plain = pb == 0 and lb == 0 and trunc == 0     # the usual case: Bb*u needs no shift, rounding is a floor
+    modes = 0
+    chans = 0
+    msgs = 0
+    nsat = 0
+    for h in range(H):
+        sr = s[b, h]
+        last = u_prev[b, h]
+        is_zero = zero[b, h]
+        for t in range(n):
+            x = u[t, h]
+            if x != last:
+                msgs += 1
+                last = x
+            if is_zero:
+                if x == 0:
+                    if event:
+                        acc[t, h] = 0
+                        continue
+                else:
+                    is_zero = False
+            if not is_zero:
+                modes += n2
+                chans += 1
+            x64 = np.int64(np.int32(x))
+            yacc = np.int64(0)
+            ns = np.int64(0)
+            if plain:      # the same values as below with pb = lb = 0 and trunc = 0
+                for m in range(n2):
+                    r = (((np.int64(a[h, m]) * np.int64(sr[m])) << la) + np.int64(bb[h, m]) * x64) >> fs
                     if sat:
                         v, s1 = clamp(r, lo, hi)
                     else:
                         v, s1 = commit(r, lo, hi, False)
-                    sr[n] = v
+                    sr[m] = v
                     ns += s1
-                    yacc += np.int64(c[h, n]) * v
-                nsat += ns
-                acc[b, t, h] += ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
-            for n in range(n2):
-                s[b, h, n] = sr[n]
-            u_prev[b, h] = last
-            zero[b, h] = is_zero
-        counts[b, 0] += modes
-        counts[b, 1] += chans
-        counts[b, 2] += msgs
-        sats[b] += nsat
+                    yacc += np.int64(c[h, m]) * v
+            else:
+                for m in range(n2):
+                    r = rshift_nb(((np.int64(a[h, m]) * np.int64(sr[m])) << la)
+                                  + (rshift_nb(np.int64(bb[h, m]) * x64, pb, trunc) << lb), fs, trunc)
+                    if sat:
+                        v, s1 = clamp(r, lo, hi)
+                    else:
+                        v, s1 = commit(r, lo, hi, False)
+                    sr[m] = v
+                    ns += s1
+                    yacc += np.int64(c[h, m]) * v
+            nsat += ns
+            acc[t, h] = ((2 * yacc) << ly) + (rshift_nb(np.int64(d[h]) * x64, pd, trunc) << ld)
+        u_prev[b, h] = last
+        zero[b, h] = is_zero
+    w[0] += modes
+    w[1] += chans
+    w[2] += msgs
+    w[3] += nsat
 
 
 @njit(cache=True, parallel=True)
