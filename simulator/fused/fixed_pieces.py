@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.fixed_point import MODES, limits
-from simulator.fused.pieces import Piece
+from simulator.fused.piece import Piece
 from simulator.parts.fixed_activation import (FixedGELURun, FixedHeavisideRun, FixedLIFRun, FixedReLUSigmaDeltaRun,
                                               FixedTernaryRun)
 from simulator.parts.fixed_mixing import FixedGLURun, FixedGSURun, FixedLinearRun

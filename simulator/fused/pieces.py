@@ -11,11 +11,10 @@ subclass (the fixed-point runners subclass the float ones) has other kernels and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
+from simulator.fused import fixed_pieces
+from simulator.fused.piece import Piece
 from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
 from simulator.parts.lif import LIFRun
 from simulator.parts.linear import LinearRun
@@ -25,19 +24,6 @@ from simulator.parts.s4d import S4DRun
 from simulator.parts.s4d_real import S4DRealRun
 from simulator.parts.s5 import S5Run
 from simulator.parts.sigma_delta import ReLUSigmaDeltaRun
-
-
-def _none(r, st, work, shape):
-    return {}
-
-
-@dataclass(frozen=True)
-class Piece:
-    call: str                                 # generated code (one or more lines)
-    bind: Callable = _none                    # (runner, state, work (B, 3) int64, (B, H)) -> {name: value}
-    sent: str = ""                            # activations: 'spikes' (int8) or 'graded' (run dtype)
-    work: Callable = field(default=lambda w: w)   # SSMs: the kernel's (B, 3) counts as the runner's count() takes them
-    needs_y: bool = False                     # mixing: its count() reads the SSM output
 
 
 def _s4d_work(w):
@@ -149,8 +135,6 @@ def after_piece(r, residual: bool, prenorm: bool, scales=None) -> Piece | None:
         return None
     return Piece(("blocks.residual_add(h, o, n)\n" if residual else "") + call, _norm_args)
 
-
-from simulator.fused import fixed_pieces  # noqa: E402  (it imports Piece from here)
 
 
 def before_piece(r) -> Piece | None:
