@@ -385,7 +385,7 @@ def glu(z):
 @njit(cache=True)
 def glu_rows(z, n, out):
     """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j]).
-    float64: libm's exp, the formula of models.reference.glu. float32: sigmoid32, vectorised."""
+    float64: libm's exp, the formula of models.reference.glu. float32: _sigmoid32, vectorised."""
     half = z.shape[1] // 2
     sig = np.empty(half, out.dtype)
     bits = np.empty(half, np.int32)
