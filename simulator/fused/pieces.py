@@ -33,7 +33,7 @@ def _s4d_work(w):
 def ssm_piece(r) -> Piece | None:
     if type(r) is S4DRun and r.directions == 1:
         return Piece("kernels.ssm_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, "
-                     "{p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
+                     "{p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work)",
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
                                                      c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
                                                      s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
