@@ -37,7 +37,7 @@ KERNELS = {
     "_sum4": (kernels._sum4, lambda: (_a(N2), N2)),
     "ssm_block": (kernels.ssm_block, lambda: (_a(T, H), T, *[_a(H, N2) for _ in range(6)], _a(H), _a(B, H, N2),
                                               _a(B, H, N2), _a(B, H), np.ones((B, H), np.bool_), 0, True, _a(T, H),
-                                              _counts(), _a(N2))),
+                                              _counts())),
     "real_block": (s4d_real.real_block, lambda: (_a(T, H), T, _a(H, N2), _a(H, N2), _a(H, N2), _a(H), _a(B, H, N2),
                                                  _a(B, H), np.ones((B, H), np.bool_), 0, True, _a(T, H), _counts(),
                                                  _a(N2))),
