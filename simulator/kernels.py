@@ -194,22 +194,35 @@ def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
     event: a +1 spike adds its row, a -1 spike subtracts it, silent inputs cost nothing. Otherwise
     (time-stepped) every row is multiplied by its spike value 0, +1 or -1 and added: the same sums."""
     H, m = w_rows.shape
-    for k in range(t1 - t0):
+    n = t1 - t0
+    for k in range(n):
         for j in range(m):
             zb[k, j] = bias[j]
+    # event: each input's +1 and -1 steps of the block are listed first, without a branch, and then added.
+    # Testing each spike in the add loop mispredicted about every other branch at 50 % firing (2.1x slower).
+    pos = np.empty(n, np.int64)
+    neg = np.empty(n, np.int64)
     for i in range(H):
-        for t in range(t0, t1):
-            v = spikes[b, t, i]
-            k = t - t0
-            if event:
-                if v > 0:
-                    for j in range(m):
-                        zb[k, j] += w_rows[i, j]
-                elif v < 0:
-                    for j in range(m):
-                        zb[k, j] -= w_rows[i, j]
-            else:
-                fv = zb.dtype.type(v)   # the spike as a value of the run dtype
+        if event:
+            npos = 0
+            nneg = 0
+            for k in range(n):
+                v = spikes[b, t0 + k, i]
+                pos[npos] = k
+                npos += v > 0
+                neg[nneg] = k
+                nneg += v < 0
+            for q in range(npos):
+                k = pos[q]
+                for j in range(m):
+                    zb[k, j] += w_rows[i, j]
+            for q in range(nneg):
+                k = neg[q]
+                for j in range(m):
+                    zb[k, j] -= w_rows[i, j]
+        else:
+            for k in range(n):
+                fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
                 for j in range(m):
                     zb[k, j] += w_rows[i, j] * fv
 
