@@ -99,3 +99,38 @@ def test_pierro_workload_is_sparserrnns_size(counts):
     enc = counts["pierro"]["layers"][0]["counts"]
     # the encoder is pruned too: its graded MACs per changed input are about 10 % of its 192 targets
     assert enc["graded_macs"] < 0.2 * 192 * enc["messages"]
+
+
+def test_place_labels_keeps_labels_apart_inside_and_off_obstacles():
+    """Six labels anchored at one point, next to an obstacle and near the axes' right edge: every box lies
+    inside the bounds, clear of the obstacle and of every other box."""
+    from energy.validation import place_labels
+    bounds = (0.0, 0.0, 200.0, 200.0)
+    obstacle = (150.0, 90.0, 160.0, 110.0)
+    points = [(180.0, 100.0)] * 6
+    sizes = [(15.0, 10.0)] * 6
+    corners = place_labels(points, sizes, bounds, [obstacle])
+    boxes = [(x, y, x + w, y + h) for (x, y), (w, h) in zip(corners, sizes)]
+
+    def overlap(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    for i, b in enumerate(boxes):
+        assert bounds[0] <= b[0] and b[2] <= bounds[2] and bounds[1] <= b[1] and b[3] <= bounds[3], b
+        assert not overlap(b, obstacle), b
+        assert not any(overlap(b, c) for c in boxes[i + 1:]), (b, boxes)
+
+
+def test_figure_numbers_match_the_page(tmp_path):
+    """The page numbers exactly the measured rows 1..n (the figure's key uses the same order)."""
+    from simulator.cli import main
+    assert main(["energy", "--validate", "--reduced", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "energy-validation.json").read_text())
+    page = (tmp_path / "energy-validation.md").read_text().splitlines()
+    table = [line for line in page if line.startswith("| ") and "| # |" not in line and "---" not in line
+             and line.count("|") >= 10]
+    nums = [line.split("|")[1].strip() for line in table]
+    measured = [bool(r["measured"]) for r in data["rows"]]
+    assert len(nums) == len(measured)
+    assert [x for x, m in zip(nums, measured) if m] == [str(i) for i in range(1, sum(measured) + 1)]
+    assert all(x == "" for x, m in zip(nums, measured) if not m)
