@@ -168,6 +168,42 @@ def rows(counts: dict[str, dict], chip="loihi2") -> list[dict]:
     return out
 
 
+def implied(counts: dict[str, dict], chip="loihi2") -> list[dict]:
+    """What each measured ratio pair implies for one unknown when everything else is our central model.
+
+    A diagnostic, not a fit: nothing here is used by a prediction. Per paper workload, with our Loihi 2
+    latency t_L and average power P_L and the Jetson's operators n, dense FLOPs F and peak rate R:
+
+    * the Jetson per-operator latency that gives the measured latency ratio: (ratio_t x t_L - F / R) / n;
+    * the Loihi 2 time per token that gives it with our Jetson latency: t_J / ratio_t;
+    * the Jetson power that the measured pair implies: (ratio_E / ratio_t) x P_L (energy ratio over
+      latency ratio is the power ratio, whatever the latencies are)."""
+    from .baselines import flops_per_token, load_platforms
+    out = []
+    jet = load_platforms()["jetson-orin-nano"]
+    for key, meas_e, meas_t in (("meyer", 1000.0, 75.0), ("meyer_large", 1000.0, 75.0), ("pierro", 149.0, 42.0)):
+        w = WORKLOADS[key]
+        c = with_bits(counts[key], w["message_bits"])
+        if w.get("decoder_every_step"):
+            c = decoder_every_step(c)
+        e = estimate(c, chip, w["cores"])
+        t_l = e["latency_per_token_s"]
+        p_l = e["energy_per_token_pj"] * 1e-12 / t_l
+        f = flops_per_token(c)
+        t_flops = f["recurrent"] / jet["peak_flops"]["central"]
+        t_j = f["operators"] * jet["launch_latency"]["central"] + t_flops
+        out.append({"workload": key, "measured_energy_ratio": meas_e, "measured_latency_ratio": meas_t,
+                    "loihi_latency_us": t_l * 1e6, "loihi_power_w": p_l, "jetson_operators": f["operators"],
+                    "jetson_latency_us": t_j * 1e6,
+                    "jetson_power_w": jet["power_streaming"]["central"],
+                    "implied_launch_latency_us": (meas_t * t_l - t_flops) / f["operators"] * 1e6,
+                    "implied_loihi_latency_us": t_j / meas_t * 1e6,
+                    "implied_jetson_power_w": meas_e / meas_t * p_l,
+                    "assumed_launch_latency_us": [jet["launch_latency"][k] * 1e6 for k in ("low", "central", "high")],
+                    "assumed_power_w": [jet["power_streaming"][k] for k in ("low", "central", "high")]})
+    return out
+
+
 def _dyn(e: dict) -> dict:
     return e["range"]["dynamic_energy_pj"]
 
@@ -197,7 +233,7 @@ def run_validation(counts: dict[str, dict], out_dir: str | Path = "docs", reduce
     table = rows(counts)
     data = {"about": "python -m simulator energy --validate: predicted (our model) vs measured (silicon)",
             "reduced": reduced, "chip": "loihi2", "rows": table, "workloads": WORKLOADS,
-            "loihi1_constants": loihi1_constants(),
+            "loihi1_constants": loihi1_constants(), "implied": implied(counts),
             "steps_simulated": {k: c["timesteps"] for k, c in counts.items()},
             "within_2x": [r["workload"] + ": " + r["quantity"] for r in table if within(r, 2.0)],
             "within_3x": [r["workload"] + ": " + r["quantity"] for r in table if within(r, 3.0)],
@@ -351,7 +387,23 @@ def _markdown(data: dict) -> str:
             f'Within 3x: {", ".join(data["within_3x"]) or "none"}.', "",
             f'Within 25 %: {", ".join(data["within_25pct"]) or "none"}.', "",
             f'Outside 3x: {", ".join(data["outside_3x"]) or "none"} (why: energy-model.md, "Calibration and '
-            'validation").', "", "## Workloads", "",
+            'validation").', ""]
+    out += ["## What the measured ratios imply (a diagnostic; nothing here is used by a prediction)", "",
+            "Each column holds everything else at our central model and solves for one unknown: the Jetson's "
+            "per-operator launch latency that reproduces the measured latency ratio, the Loihi 2 time per token "
+            "that reproduces it with our Jetson latency, and the Jetson power the measured pair implies (energy "
+            "ratio / latency ratio = Jetson power / Loihi 2 power, whatever the latencies).", "",
+            "| workload | measured E / t ratio | our Loihi 2: us per token, W | our Jetson: operators, us per token, W | "
+            "implied launch latency (us per operator; assumed low-central-high) | implied Loihi 2 us per token | "
+            "implied Jetson power (W; assumed low-central-high) |", "|---|---|---|---|---|---|---|"]
+    for d in data["implied"]:
+        a, pw = d["assumed_launch_latency_us"], d["assumed_power_w"]
+        out.append(f'| {d["workload"]} | {d["measured_energy_ratio"]:g} / {d["measured_latency_ratio"]:g} | '
+                   f'{d["loihi_latency_us"]:.3g}, {d["loihi_power_w"]:.3g} | {d["jetson_operators"]}, '
+                   f'{d["jetson_latency_us"]:.3g}, {d["jetson_power_w"]:.3g} | {d["implied_launch_latency_us"]:.3g} '
+                   f'({a[0]:g}-{a[1]:g}-{a[2]:g}) | {d["implied_loihi_latency_us"]:.3g} | '
+                   f'{d["implied_jetson_power_w"]:.3g} ({pw[0]:g}-{pw[1]:g}-{pw[2]:g}) |')
+    out += ["", "## Workloads", "",
             "Built in our tool (simulator/cli/energy_workloads.py): networks of the described sizes with random "
             "weights, run by the event engine; counts priced by energy/. Steps simulated: "
             + ", ".join(f"{k} {v}" for k, v in data["steps_simulated"].items()) + ".", ""]

@@ -134,3 +134,26 @@ def test_figure_numbers_match_the_page(tmp_path):
     assert len(nums) == len(measured)
     assert [x for x, m in zip(nums, measured) if m] == [str(i) for i in range(1, sum(measured) + 1)]
     assert all(x == "" for x, m in zip(nums, measured) if not m)
+
+
+def test_implied_launch_latency_reproduces_the_measured_latency_ratio(counts, monkeypatch):
+    """Put the implied per-operator latency back into the Jetson's figures: the latency-ratio row then reads
+    the measured ratio; and the implied power is the measured energy ratio / latency ratio x Loihi's power."""
+    import energy.baselines as b
+    from energy.validation import implied
+    diag = {d["workload"]: d for d in implied(counts)}
+    original = b.load_platforms
+    for key, label in (("meyer", "Meyer (sMNIST"), ("pierro", "Pierro")):
+        d = diag[key]
+
+        def patched(path=b.PLATFORMS_FILE, _lat=d["implied_launch_latency_us"] * 1e-6):
+            p = original(path)
+            p["jetson-orin-nano"]["launch_latency"] = dict.fromkeys(("low", "central", "high"), _lat)
+            return p
+        monkeypatch.setattr(b, "load_platforms", patched)
+        row = next(r for r in rows(counts) if r["workload"].startswith(label)
+                   and r["quantity"] == "latency ratio, streaming batch 1")
+        assert row["predicted"] == pytest.approx(d["measured_latency_ratio"], rel=1e-9)
+        assert d["implied_jetson_power_w"] == pytest.approx(
+            d["measured_energy_ratio"] / d["measured_latency_ratio"] * d["loihi_power_w"])
+        monkeypatch.setattr(b, "load_platforms", original)
