@@ -54,16 +54,25 @@ WORKLOADS = {
                     "described": "the larger of Meyer et al.'s networks: 111 cores, 265k parameters (secondary sources), "
                                  "sCIFAR",
                     "assumed": "4 blocks of H=256, N=4 (265k parameters); otherwise as 'meyer'"},
-    "pierro": {"ssm": "s5", "H": 192, "P": 128, "n_layers": 3, "d_input": 257, "classes": 257, "steps": 256,
+    "pierro": {"ssm": "s5", "H": 96, "P": 64, "n_layers": 3, "d_input": 257, "classes": 257, "steps": 256,
                "sparsity": 0.9, "message_bits": 16, "cores": "spread", "decoder_every_step": True,
-               "described": "S5, 3 layers, d_model 192, ssm_size_base 256 (stevenabreu7/SparseRNNs recipes/ndns.json), "
-                            "i.e. 128 complex modes per layer: conj_sym (default True) keeps one mode of each "
-                            "conjugate pair (sparseRNNs/train.py); about 90 % weight sparsity + ReLU, W8A16, audio "
-                            "denoising; a regression model whose decoder runs every step (QRegressionModel)",
-               "assumed": "257 spectrogram bins in and out; random weights with 90 % zeros in every matrix (encoder "
-                          "and decoder too: the pruner, jaxpruner with ERK, reaches all weight matrices); uniform "
-                          "random input; decoder inputs all changed every step (an upper bound); spread mapping (the "
-                          "measured core count is not public; the lowest-latency mapping assumed)"},
+               "mixing": "glu_half", "residual": True,
+               "described": "S5, 3 layers (stevenabreu7/SparseRNNs, commit b623aea, recipes/ndns.json: d_model 192, "
+                            "ssm_size_base 256, blocks 16, glu_variant half1, prenorm BatchNorm) at the README's "
+                            "--dim_scale=0.5, the scale of every step of its pipeline from dense training to the "
+                            "fixed-point export (README.md; main.py lines 480-484 scale blocks 16 -> 8, d_model -> 96, "
+                            "ssm_size_base -> 128), i.e. 64 complex modes per layer: conj_sym (default True) keeps one "
+                            "mode of each conjugate pair (sparseRNNs/train.py); each block (sparseRNNs/model/layers.py "
+                            "and the fixed-point fxpmodel.py): S5 -> ReLU -> x * sigmoid(W x) (half1 gate) -> + skip; "
+                            "about 90 % weight sparsity, W8A16, audio denoising; a regression model whose decoder runs "
+                            "every step (QRegressionModel)",
+               "assumed": "257 spectrogram bins in and out; the BatchNorm folded into the S5 input matrix "
+                          "(fuse_batchnorm_linear) and the ReLU after the residual sum left out (neither is a part "
+                          "here); the gate as our GLU with an identity half (x passed to the gate, one synaptic event "
+                          "per changed input); random weights with 90 % zeros in every matrix but that identity "
+                          "(encoder and decoder too: the pruner, jaxpruner with ERK, reaches all weight matrices); "
+                          "uniform random input; decoder inputs all changed every step (an upper bound); spread "
+                          "mapping (the measured core count is not public; the lowest-latency mapping assumed)"},
 }
 
 
