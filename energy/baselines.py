@@ -28,6 +28,9 @@ CPU_MEASURED = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 # broadcast, drive multiply, add; readout matmul; mixing matmul, bias add, activation) and for the encoder
 # and decoder: counted in benchmarks/cpu_regimes.py's loop, which is written that way.
 OPS_PER_BLOCK, OPS_OUTSIDE = 8, 2
+# A block with more stages than that loop launches one more operator for each: a sigmoid (a gate), a GELU, an
+# elementwise product, a residual add, a norm (one fused layer_norm / batch_norm call).
+EXTRA_STAGE_KEYS = ("sigmoid", "gelu", "multiply", "residual_adds", "norm_elements")
 FFT_FLOPS = 5.0     # a complex FFT of n points costs ~5 n log2 n FLOPs (the usual radix-2 count)
 _UNITS = {"W": 1.0, "us": 1e-6, "FLOP/s": 1.0, "1": 1.0}
 
@@ -57,13 +60,14 @@ def flops_per_token(counts: dict) -> dict:
     steps = counts["timesteps"] * counts["n_samples"]
     L = counts["timesteps"]
     rec = conv = 0.0
-    blocks = 0
+    blocks = extra_ops = 0
     for layer in counts["layers"]:
         macs = get(layer, "dense_macs") / steps
         rec += 2 * macs
         conv += 2 * macs
         if is_ssm(layer):
             blocks += 1
+            extra_ops += sum(1 for k in EXTRA_STAGE_KEYS if get(layer, k) > 0)
             modes = layer["modes"] * counts["network"]["directions"]
             real = need(layer, "state") == "real"
             rec += modes * (4 if real else 16)          # s = a s + b u and readout: 2 or 8 real mult+add pairs
@@ -74,7 +78,7 @@ def flops_per_token(counts: dict) -> dict:
             conv += modes * (2 if real else 8) + layer["neurons"] * 3 * FFT_FLOPS * math.log2(2 * L)
             rec += 4 * layer["neurons"]                  # D skip, activation
             conv += 4 * layer["neurons"]
-    return {"recurrent": rec, "convolution": conv, "operators": blocks * OPS_PER_BLOCK + OPS_OUTSIDE}
+    return {"recurrent": rec, "convolution": conv, "operators": blocks * OPS_PER_BLOCK + extra_ops + OPS_OUTSIDE}
 
 
 def regimes(counts: dict, platforms: list[str] | None = None) -> dict:

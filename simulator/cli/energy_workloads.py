@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.parts import S5, Linear, ReLUSigmaDelta, S4DReal
+from models.parts import GLU, S5, Linear, ReLUSigmaDelta, S4DReal
 from models.spec import Block, Decoder, Encoder, Network, validate
 from simulator.counting import counts_report
 from simulator.engine import run
@@ -36,6 +36,14 @@ def _linear(rng, H, sparsity=0.0, relu=True):
     return Linear(weight=w, bias=0.1 * rng.normal(size=H), relu=relu)
 
 
+def _glu_half(rng, H, sparsity=0.0):
+    """S5's "half1" gate, out = x * sigmoid(W x + b), as our GLU (z = [I; W] x + [0; b]): the identity half
+    is the pass-through of x to the gate (one synaptic event per changed input); pruning reaches W only."""
+    w = rng.normal(size=(H, H)) / np.sqrt(H)
+    w[rng.random((H, H)) < sparsity] = 0.0
+    return GLU(weight=np.vstack([np.eye(H), w]), bias=np.concatenate([np.zeros(H), 0.1 * rng.normal(size=H)]))
+
+
 def build(spec: dict, seed: int = 0) -> Network:
     """A network of the sizes in ``spec`` (energy.validation.WORKLOADS)."""
     rng = np.random.default_rng(seed)
@@ -44,8 +52,10 @@ def build(spec: dict, seed: int = 0) -> Network:
     for _ in range(spec["n_layers"]):
         ssm = (_s5(rng, H, spec["P"], spec.get("sparsity", 0.0)) if spec["ssm"] == "s5"
                else _s4d_real(rng, H, spec["N"]))
+        mixing = (_glu_half(rng, H, spec.get("sparsity", 0.0)) if spec.get("mixing") == "glu_half"
+                  else _linear(rng, H, spec.get("sparsity", 0.0)))
         blocks.append(Block(ssm=ssm, activation=ReLUSigmaDelta(spec.get("delta_threshold", 0.0)),
-                            mixing=_linear(rng, H, spec.get("sparsity", 0.0)), norm=None, residual=False))
+                            mixing=mixing, norm=None, residual=spec.get("residual", False)))
     enc_w = rng.normal(size=(H, d_in)) / np.sqrt(d_in)
     enc = Encoder("linear", enc_w, 0.1 * rng.normal(size=H))
     dec_w = rng.normal(size=(spec["classes"], H)) / np.sqrt(H)
