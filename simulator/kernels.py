@@ -188,43 +188,87 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
 TB = 8
 
 
+# Event mixing adds a +1 spike's row and subtracts a -1 spike's. Two ways to find the spikes, same sums in the same
+# order: a branch per slot (well predicted when few spike), or listing each input's spiking steps without a branch
+# first (at 50 % firing the branch mispredicted about every other slot: 2.1x slower). Blocks with under 1 in
+# SPARSE_BELOW slots spiking take the branch; benchmarks/mixing_paths.py measures the crossover.
+SPARSE_BELOW = 16
+
+
 @njit(cache=True)
 def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
     """zb[k] = bias + sum_i spikes[b, t0+k, i] * w_rows[i] for the steps of one block, rows in ascending i.
     event: a +1 spike adds its row, a -1 spike subtracts it, silent inputs cost nothing. Otherwise
     (time-stepped) every row is multiplied by its spike value 0, +1 or -1 and added: the same sums."""
-    H, m = w_rows.shape
-    n = t1 - t0
-    for k in range(n):
+    m = w_rows.shape[1]
+    for k in range(t1 - t0):
         for j in range(m):
             zb[k, j] = bias[j]
-    # event: each input's +1 and -1 steps of the block are listed first, without a branch, and then added.
-    # Testing each spike in the add loop mispredicted about every other branch at 50 % firing (2.1x slower).
+    if not event:
+        _spike_rows_dense(spikes, w_rows, b, t0, t1, zb)
+    elif _spiking_slots(spikes, b, t0, t1) * SPARSE_BELOW < (t1 - t0) * spikes.shape[2]:
+        _spike_rows_branch(spikes, w_rows, b, t0, t1, zb)
+    else:
+        _spike_rows_listed(spikes, w_rows, b, t0, t1, zb)
+
+
+@njit(cache=True)
+def _spiking_slots(spikes, b, t0, t1):
+    nz = 0
+    for t in range(t0, t1):
+        for i in range(spikes.shape[2]):
+            nz += spikes[b, t, i] != 0
+    return nz
+
+
+@njit(cache=True)
+def _spike_rows_dense(spikes, w_rows, b, t0, t1, zb):
+    """Every row times its spike value (time-stepped)."""
+    H, m = w_rows.shape
+    for i in range(H):
+        for k in range(t1 - t0):
+            fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
+            for j in range(m):
+                zb[k, j] += w_rows[i, j] * fv
+
+
+@njit(cache=True)
+def _spike_rows_branch(spikes, w_rows, b, t0, t1, zb):
+    H, m = w_rows.shape
+    for i in range(H):
+        for k in range(t1 - t0):
+            v = spikes[b, t0 + k, i]
+            if v > 0:
+                for j in range(m):
+                    zb[k, j] += w_rows[i, j]
+            elif v < 0:
+                for j in range(m):
+                    zb[k, j] -= w_rows[i, j]
+
+
+@njit(cache=True)
+def _spike_rows_listed(spikes, w_rows, b, t0, t1, zb):
+    H, m = w_rows.shape
+    n = t1 - t0
     pos = np.empty(n, np.int64)
     neg = np.empty(n, np.int64)
     for i in range(H):
-        if event:
-            npos = 0
-            nneg = 0
-            for k in range(n):
-                v = spikes[b, t0 + k, i]
-                pos[npos] = k
-                npos += v > 0
-                neg[nneg] = k
-                nneg += v < 0
-            for q in range(npos):
-                k = pos[q]
-                for j in range(m):
-                    zb[k, j] += w_rows[i, j]
-            for q in range(nneg):
-                k = neg[q]
-                for j in range(m):
-                    zb[k, j] -= w_rows[i, j]
-        else:
-            for k in range(n):
-                fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
-                for j in range(m):
-                    zb[k, j] += w_rows[i, j] * fv
+        npos = 0
+        nneg = 0
+        for k in range(n):
+            v = spikes[b, t0 + k, i]
+            pos[npos] = k
+            npos += v > 0
+            neg[nneg] = k
+            nneg += v < 0
+        for q in range(npos):
+            k = pos[q]
+            for j in range(m):
+                zb[k, j] += w_rows[i, j]
+        for q in range(nneg):
+            k = neg[q]
+            for j in range(m):
+                zb[k, j] -= w_rows[i, j]
 
 
 @njit(cache=True, parallel=True)

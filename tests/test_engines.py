@@ -155,3 +155,27 @@ def test_neurobench_fields_by_hand(rng):
     assert m["SynapticOperations"]["Effective_ACs"] == pytest.approx(acs / 2)
     assert m["SynapticOperations"]["Dense"] == 6 * 4 * 1 + 2 * 6 * 8 * 4 + 10 * 4
     assert m["ConnectionSparsity"] == 0.0 and m["ParameterCount"] == net.parameter_count
+
+
+@pytest.mark.parametrize("rate", [0.005, 0.03, 0.2, 0.7])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_event_mixing_paths_give_the_dense_sums(rate, dtype):
+    """Event mixing finds its spikes by a branch per slot (sparse blocks) or by listing them first (busy blocks):
+    both paths, and the choice between them, give the time-stepped engine's sums bit for bit, ternary spikes
+    included, on blocks of several lengths."""
+    from simulator import kernels
+    rng = np.random.default_rng(int(rate * 1000))
+    H, m, L = 40, 24, 70
+    draw = rng.uniform(size=(2, L, H))
+    spikes = np.where(draw < rate / 2, -1, np.where(draw < rate, 1, 0)).astype(np.int8)
+    w = rng.standard_normal((H, m)).astype(dtype)
+    bias = rng.standard_normal(m).astype(dtype)
+    for t0, t1 in [(0, 32), (32, 64), (64, 70), (3, 4)]:
+        dense, event = np.empty((t1 - t0, m), dtype), np.empty((t1 - t0, m), dtype)
+        kernels._spike_block(spikes, w, bias, 1, t0, t1, dense, False)
+        kernels._spike_block(spikes, w, bias, 1, t0, t1, event, True)
+        assert np.array_equal(dense, event)
+        for path in (kernels._spike_rows_branch, kernels._spike_rows_listed):
+            z = np.tile(bias, (t1 - t0, 1))
+            path(spikes, w, 1, t0, t1, z)
+            assert np.array_equal(z, dense), path.__name__
