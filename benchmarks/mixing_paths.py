@@ -33,10 +33,7 @@ def _all_blocks(listed, spikes, w_rows, tb, zb):
         for t0 in range(0, L, tb):
             t1 = min(L, t0 + tb)
             zb[:t1 - t0] = 0
-            if listed:
-                kernels._spike_rows_listed(spikes, w_rows, b, t0, t1, zb)
-            else:
-                kernels._spike_rows_branch(spikes, w_rows, b, t0, t1, zb)
+            kernels._spike_rows(spikes, w_rows, b, t0, t1, zb, kernels.LISTED if listed else kernels.BRANCH)
 
 
 def main():

@@ -195,6 +195,9 @@ TB = 8
 SPARSE_BELOW = 16
 
 
+DENSE, BRANCH, LISTED = 0, 1, 2   # how _spike_rows finds the spikes
+
+
 @njit(cache=True)
 def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
     """zb[k] = bias + sum_i spikes[b, t0+k, i] * w_rows[i] for the steps of one block, rows in ascending i.
@@ -204,71 +207,58 @@ def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
     for k in range(t1 - t0):
         for j in range(m):
             zb[k, j] = bias[j]
-    if not event:
-        _spike_rows_dense(spikes, w_rows, b, t0, t1, zb)
-    elif _spiking_slots(spikes, b, t0, t1) * SPARSE_BELOW < (t1 - t0) * spikes.shape[2]:
-        _spike_rows_branch(spikes, w_rows, b, t0, t1, zb)
-    else:
-        _spike_rows_listed(spikes, w_rows, b, t0, t1, zb)
+    how = DENSE
+    if event:
+        nz = 0
+        for t in range(t0, t1):
+            for i in range(spikes.shape[2]):
+                nz += spikes[b, t, i] != 0
+        how = BRANCH if nz * SPARSE_BELOW < (t1 - t0) * spikes.shape[2] else LISTED
+    _spike_rows(spikes, w_rows, b, t0, t1, zb, how)
 
 
 @njit(cache=True)
-def _spiking_slots(spikes, b, t0, t1):
-    nz = 0
-    for t in range(t0, t1):
-        for i in range(spikes.shape[2]):
-            nz += spikes[b, t, i] != 0
-    return nz
-
-
-@njit(cache=True)
-def _spike_rows_dense(spikes, w_rows, b, t0, t1, zb):
-    """Every row times its spike value (time-stepped)."""
-    H, m = w_rows.shape
-    for i in range(H):
-        for k in range(t1 - t0):
-            fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
-            for j in range(m):
-                zb[k, j] += w_rows[i, j] * fv
-
-
-@njit(cache=True)
-def _spike_rows_branch(spikes, w_rows, b, t0, t1, zb):
-    H, m = w_rows.shape
-    for i in range(H):
-        for k in range(t1 - t0):
-            v = spikes[b, t0 + k, i]
-            if v > 0:
-                for j in range(m):
-                    zb[k, j] += w_rows[i, j]
-            elif v < 0:
-                for j in range(m):
-                    zb[k, j] -= w_rows[i, j]
-
-
-@njit(cache=True)
-def _spike_rows_listed(spikes, w_rows, b, t0, t1, zb):
+def _spike_rows(spikes, w_rows, b, t0, t1, zb, how):
+    """zb[k] += the rows of the block's spikes, found as `how` says (one function: each compiled function of
+    the fused kernel costs start-up time)."""
     H, m = w_rows.shape
     n = t1 - t0
-    pos = np.empty(n, np.int64)
-    neg = np.empty(n, np.int64)
-    for i in range(H):
-        npos = 0
-        nneg = 0
-        for k in range(n):
-            v = spikes[b, t0 + k, i]
-            pos[npos] = k
-            npos += v > 0
-            neg[nneg] = k
-            nneg += v < 0
-        for q in range(npos):
-            k = pos[q]
-            for j in range(m):
-                zb[k, j] += w_rows[i, j]
-        for q in range(nneg):
-            k = neg[q]
-            for j in range(m):
-                zb[k, j] -= w_rows[i, j]
+    if how == DENSE:          # every row times its spike value
+        for i in range(H):
+            for k in range(n):
+                fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
+                for j in range(m):
+                    zb[k, j] += w_rows[i, j] * fv
+    elif how == BRANCH:
+        for i in range(H):
+            for k in range(n):
+                v = spikes[b, t0 + k, i]
+                if v > 0:
+                    for j in range(m):
+                        zb[k, j] += w_rows[i, j]
+                elif v < 0:
+                    for j in range(m):
+                        zb[k, j] -= w_rows[i, j]
+    else:
+        pos = np.empty(n, np.int64)
+        neg = np.empty(n, np.int64)
+        for i in range(H):
+            npos = 0
+            nneg = 0
+            for k in range(n):
+                v = spikes[b, t0 + k, i]
+                pos[npos] = k
+                npos += v > 0
+                neg[nneg] = k
+                nneg += v < 0
+            for q in range(npos):
+                k = pos[q]
+                for j in range(m):
+                    zb[k, j] += w_rows[i, j]
+            for q in range(nneg):
+                k = neg[q]
+                for j in range(m):
+                    zb[k, j] -= w_rows[i, j]
 
 
 @njit(cache=True, parallel=True)

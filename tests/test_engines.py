@@ -175,7 +175,7 @@ def test_event_mixing_paths_give_the_dense_sums(rate, dtype):
         kernels._spike_block(spikes, w, bias, 1, t0, t1, dense, False)
         kernels._spike_block(spikes, w, bias, 1, t0, t1, event, True)
         assert np.array_equal(dense, event)
-        for path in (kernels._spike_rows_branch, kernels._spike_rows_listed):
+        for how in (kernels.BRANCH, kernels.LISTED):
             z = np.tile(bias, (t1 - t0, 1))
-            path(spikes, w, 1, t0, t1, z)
-            assert np.array_equal(z, dense), path.__name__
+            kernels._spike_rows(spikes, w, 1, t0, t1, z, how)
+            assert np.array_equal(z, dense), how
