@@ -189,10 +189,12 @@ TB = 8
 
 
 # Event mixing adds a +1 spike's row and subtracts a -1 spike's. Two ways to find the spikes, same sums in the same
-# order: a branch per slot (well predicted when few spike), or listing each input's spiking steps without a branch
-# first (at 50 % firing the branch mispredicted about every other slot: 2.1x slower). Blocks with under 1 in
-# SPARSE_BELOW slots spiking take the branch; benchmarks/mixing_paths.py measures the crossover.
-SPARSE_BELOW = 16
+# order: a branch per slot, or listing each input's spiking steps of the block without a branch first. The branch
+# costs a misprediction where an input's spike changes from one step to the next (random spikes at 50 % firing:
+# every other slot; 2.1x slower than listing), nothing where inputs hold their value; listing costs a little on
+# every slot. Blocks where under 1 in FLIPS_BELOW of the step-to-step slots change take the branch;
+# benchmarks/mixing_paths.py measures the crossover on random and on held spikes.
+FLIPS_BELOW = 8
 
 
 DENSE, BRANCH, LISTED = 0, 1, 2   # how _spike_rows finds the spikes
@@ -209,11 +211,11 @@ def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
             zb[k, j] = bias[j]
     how = DENSE
     if event:
-        nz = 0
-        for t in range(t0, t1):
+        flips = 0
+        for t in range(t0 + 1, t1):
             for i in range(spikes.shape[2]):
-                nz += spikes[b, t, i] != 0
-        how = BRANCH if nz * SPARSE_BELOW < (t1 - t0) * spikes.shape[2] else LISTED
+                flips += spikes[b, t, i] != spikes[b, t - 1, i]
+        how = BRANCH if flips * FLIPS_BELOW < (t1 - t0 - 1) * spikes.shape[2] else LISTED
     _spike_rows(spikes, w_rows, b, t0, t1, zb, how)
 
 
