@@ -8,7 +8,6 @@ from simulator.cli.data import check_options, load_data
 from simulator.cli.options import add_data_options, add_import_options
 from simulator.cli.precision import check_precision_options, resolve_precision
 from simulator.compiled import compile_network
-from simulator.raster import _neuron_range, save_raster
 
 
 def _parse_ints(text: str, what: str) -> list[int]:
@@ -90,6 +89,7 @@ def cmd_raster(args) -> int:
             if not 0 <= i < net.n_layers:
                 raise InputError(f"--layers {args.layers}: layer {i} does not exist (the network has layers "
                                  f"0..{net.n_layers - 1})")
+    from simulator.raster import _neuron_range, save_raster   # matplotlib: only when drawing (0.2 s start-up)
     if args.neurons is not None:
         _neuron_range(args.neurons, net.H)
     # One sample only; pre-spike y of every neuron is needed for the GSU threshold and the S4D heatmap.
