@@ -233,7 +233,7 @@ def test_save_raster_refuses_unknown_formats(binary, tmp_path):
 
 
 def test_command_on_psmnist_undoes_the_permutation(tmp_path, monkeypatch):
-    import simulator.cli.raster as raster
+    import simulator.raster as raster     # the command imports save_raster from here when it draws
     net, _ = make_net(kind="binary_s4d", H=8, N=4, n_layers=1)
     checkpoint.save(net, tmp_path / "tiny.h5")
     seen = {}
