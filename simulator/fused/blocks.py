@@ -2,17 +2,17 @@
 
 Each works on ONE sample over a block of n <= TB steps, with (TB, H) scratch rows that stay in L1, and
 calls the same per-sample code as the layer-at-a-time kernels (simulator/kernels.py, simulator/parts/), so
-fused results are bit-identical to the walker's.
+fused results are bit-identical to the walker's. Where a piece only calls two block functions in a row, its
+generated code calls them itself (simulator/fused/pieces.py): every function level is compiled once more at
+start-up.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from simulator.kernels import (_spike_block, glu_rows, graded_block, ternary_gate_dense_block,
-                               ternary_gate_event_block)
+from simulator.kernels import _spike_block, ternary_gate_dense_block, ternary_gate_event_block
 from simulator.parts.activation import gelu_block
-from simulator.parts.linear import relu_block
 from simulator.parts.mixing import product_block
 from simulator.parts.norm import layer_norm_block
 
@@ -32,30 +32,6 @@ def heaviside(y, n, out):
     for k in range(n):
         for h in range(H):
             out[k, h] = np.int8(1) if y[k, h] > 0 else np.int8(0)
-
-
-@njit(cache=True)
-def spikes_glu(s3, n, w_rows, bias, event, zb, out):
-    """kernels.spikes_glu for one block: s3 is the block's spikes as (1, TB, H)."""
-    _spike_block(s3, w_rows, bias, 0, 0, n, zb, event)
-    glu_rows(zb, n, out)
-
-
-@njit(cache=True)
-def graded_glu(a, n, w_rows, bias, held, z_held, event, zb, out):
-    """kernels.graded_event (event) or graded_dense, then kernels.glu, for one block of one sample."""
-    graded_block(a, n, w_rows, bias, held, z_held, event, zb)
-    glu_rows(zb, n, out)
-
-
-@njit(cache=True)
-def encode_linear(x, n, rows, bias, x_held, u_held, event, h):
-    """The linear encoder for one block of one sample (x: its (n, d_input) rows), as the walker's: the
-    dense engine keeps the last input as the held value too."""
-    graded_block(x, n, rows, bias, x_held, u_held, event, h)
-    if not event:
-        for i in range(x.shape[1]):
-            x_held[i] = x[n - 1, i]
 
 
 @njit(cache=True)
@@ -104,22 +80,6 @@ def take(h, o, n):
     for k in range(n):
         for j in range(H):
             h[k, j] = o[k, j]
-
-
-@njit(cache=True)
-def spikes_linear(s3, n, w_rows, bias, event, relu, out):
-    """LinearRun with spikes: kernels.spikes_mix for one block, then the optional ReLU."""
-    _spike_block(s3, w_rows, bias, 0, 0, n, out, event)
-    if relu:
-        relu_block(out, n)
-
-
-@njit(cache=True)
-def graded_linear(a, n, w_rows, bias, held, z_held, event, relu, out):
-    """LinearRun with graded values: graded_block, then the optional ReLU."""
-    graded_block(a, n, w_rows, bias, held, z_held, event, out)
-    if relu:
-        relu_block(out, n)
 
 
 @njit(cache=True)

@@ -97,7 +97,9 @@ def source(layers: list[LayerPlan], final: pieces.Piece | None, tokens: bool, fi
         out = "u"
     args += [f"K{i}" for i in range(len(layers))] + [f"Y{i}" for i in range(len(layers))]
     enc = ("blocks.encode_tokens(x, b, t0, n, emb, h)" if tokens else
-           "blocks.encode_linear(x[b, t0:t0 + n], n, enc_rows, enc_bias, x_held[b], u_held[b], ev, h)")
+           "kernels.graded_block(x[b, t0:t0 + n], n, enc_rows, enc_bias, x_held[b], u_held[b], ev, h)\n"
+           "if not ev:   # the dense engine keeps the last input as the held value too, as the walker's\n"
+           "    for i in range(x.shape[2]):\n        x_held[b, i] = x[b, t0 + n - 1, i]")
     if commit:     # as FixedIO.commit_encoder
         enc += "\nfixed_point.commit_rows(h, n, enc_k, enc_mode, enc_lo, enc_hi, enc_sat, h, enc_sats, b)"
     lines = enc.splitlines() + body + [f"blocks.pool({out}, n, b, acc, last)"]
@@ -112,6 +114,7 @@ from simulator.parts import fixed_activation, fixed_mixing, fixed_norm, fixed_ss
 from simulator.kernels import ternary_gate_dense_block, ternary_gate_event_block  # noqa: F401
 from simulator.parts.activation import gelu_block, ternary_block  # noqa: F401
 from simulator.parts.lif import lif_block  # noqa: F401
+from simulator.parts.linear import relu_block  # noqa: F401
 from simulator.parts.norm import affine_block, layer_norm_block  # noqa: F401
 from simulator.parts.s4d_real import real_block  # noqa: F401
 from simulator.parts.s5 import s5_block  # noqa: F401

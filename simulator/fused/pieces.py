@@ -86,15 +86,18 @@ def mixing_piece(r, sent: str) -> Piece | None:
     spikes = sent == "spikes"
     if type(r) is GLURun:
         if spikes:
-            return Piece("blocks.spikes_glu(spk3, n, {p}w_rows, {p}bias, ev, zb, o)",
+            return Piece("kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, zb, ev)\nkernels.glu_rows(zb, n, o)",
                          lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias))
-        return Piece("blocks.graded_glu(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, zb, o)",
+        return Piece("kernels.graded_block(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, zb)\n"
+                     "kernels.glu_rows(zb, n, o)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held))
     if type(r) is LinearRun:
         if spikes:
-            return Piece("blocks.spikes_linear(spk3, n, {p}w_rows, {p}bias, ev, {p}relu, o)",
+            return Piece("kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, o, ev)\n"
+                         "if {p}relu:\n    relu_block(o, n)",
                          lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, relu=r.relu))
-        return Piece("blocks.graded_linear(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, {p}relu, o)",
+        return Piece("kernels.graded_block(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, o)\n"
+                     "if {p}relu:\n    relu_block(o, n)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held,
                                                      relu=r.relu))
     if type(r) is GSURun and spikes:
