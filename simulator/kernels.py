@@ -191,12 +191,10 @@ TB = 8
 # Event mixing adds a +1 spike's row and subtracts a -1 spike's. Two ways to find the spikes, same sums in the same
 # order: a branch per slot, or listing each input's spiking steps of the block without a branch first. The branch
 # costs a misprediction where an input's spike changes from one step to the next (random spikes at 50 % firing:
-# every other slot; 2.1x slower than listing), nothing where inputs hold their value; listing costs a little on
+# every other slot; listing took 0.39x its time), nothing where inputs hold their value; listing costs a little on
 # every slot. Blocks where under 1 in FLIPS_BELOW of the step-to-step slots change take the branch;
 # benchmarks/mixing_paths.py measures the crossover on random and on held spikes.
 FLIPS_BELOW = 8
-
-
 DENSE, BRANCH, LISTED = 0, 1, 2   # how _spike_rows finds the spikes
 
 
