@@ -515,35 +515,37 @@ def residual_batch_norm(h, out, mean, sd, weight, bias):
                 h[b, t, j] = (x - mean[j]) / sd[j] * weight[j] + bias[j]
 
 
+_BITS = np.array([bin(i).count("1") for i in range(256)], np.int64)   # set bits of each byte value
+
+
 @njit(cache=True)
-def events_from_dense(spikes, counts_out):
-    """Sparse (sample, t, neuron, value) of the nonzero entries, in (sample, t, neuron) order."""
-    B, L, H = spikes.shape
-    # Serial on purpose: this is a memory-bound scan, and a parallel region costs more than it saves.
+def events_from_masks(pos, neg, H, offset):
+    """(sample + offset, t, neuron, value) of the set bits of packed spike masks (B, L, ceil(H / 8)) (np.packbits'
+    bit order: the first neuron is a byte's high bit), in (sample, t, neuron) order: +1 where pos is set, -1
+    where neg is (neg may be empty: no negative spikes). Branch-free, so half-full masks cost no mispredictions."""
+    B, L, W = pos.shape
+    signed = neg.size > 0
+    total = 0
     for b in range(B):
-        n = 0
+        for t in range(L):
+            for w in range(W):
+                total += _BITS[pos[b, t, w]] + (_BITS[neg[b, t, w]] if signed else 0)
+    s_out = np.empty(total + 1, np.int32)   # + 1: every slot is written, the next event's overwrites it
+    t_out = np.empty(total + 1, np.int32)
+    n_out = np.empty(total + 1, np.int32)
+    v_out = np.empty(total + 1, np.int8)
+    k = 0
+    for b in range(B):
         for t in range(L):
             for j in range(H):
-                if spikes[b, t, j] != 0:
-                    n += 1
-        counts_out[b] = n
-    starts = np.zeros(B + 1, np.int64)
-    for b in range(B):
-        starts[b + 1] = starts[b] + counts_out[b]
-    total = starts[B]
-    s_out = np.empty(total, np.int32)
-    t_out = np.empty(total, np.int32)
-    n_out = np.empty(total, np.int32)
-    v_out = np.empty(total, np.int8)
-    for b in range(B):
-        k = starts[b]
-        for t in range(L):
-            for j in range(H):
-                v = spikes[b, t, j]
-                if v != 0:
-                    s_out[k] = b
-                    t_out[k] = t
-                    n_out[k] = j
-                    v_out[k] = v
-                    k += 1
-    return s_out, t_out, n_out, v_out
+                shift = 7 - (j & 7)
+                v = np.int8((pos[b, t, j >> 3] >> shift) & 1)
+                if signed:
+                    v -= np.int8((neg[b, t, j >> 3] >> shift) & 1)
+                s_out[k] = b + offset
+                t_out[k] = t
+                n_out[k] = j
+                v_out[k] = v
+                k += v != 0
+    return s_out[:total], t_out[:total], n_out[:total], v_out[:total]
+

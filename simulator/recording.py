@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.kernels import events_from_masks
+
 
 @dataclass
 class SpikeEvents:
@@ -92,7 +94,8 @@ class SpikeMasks(SpikeEvents):
 
     def _built(self) -> SpikeEvents:
         if self._events is None:
-            self._events = SpikeEvents.from_dense(self.to_dense(), self.sample_offset)
+            neg = self.neg if self.neg is not None else np.zeros((0, 0, 0), np.uint8)
+            self._events = SpikeEvents(*events_from_masks(self.pos, neg, self.H, self.sample_offset))
         return self._events
 
     sample = property(lambda self: self._built().sample)
