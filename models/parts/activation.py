@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import erf
 
 from models import limits
 from models.parts.base import Part
@@ -78,4 +77,5 @@ class GELU(Part):
 
 def gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, PyTorch's default."""
+    from scipy.special import erf   # here: importing scipy.special costs 0.15 s at every start of the CLI
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
