@@ -1,0 +1,91 @@
+"""Where the fused kernel's time goes: the shipped network run whole, then with one stage at a time replaced by
+a copy of its input, in one process on the same digits, best of interleaved rounds.
+
+    python benchmarks/fused_stages.py [--checkpoint smnist_binary_s4d] [--samples 256] [--rounds 5]
+
+A stage's share is (whole - without it) / whole. Replacing a stage changes what the next ones see (an SSM
+replaced by a copy of its input sends other spikes on), so the shares are estimates and need not add up to 1.
+Stages: the SSM (y = u), the mixing (o = y, no synaptic sums, no GLU), the GLU alone (o = the first half of the
+mixing's sums), the residual + norm (h = h + o).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import scenarios  # noqa: E402
+from models.loading import load_network  # noqa: E402
+from simulator import engine, fused  # noqa: E402
+from simulator.compiled import compile_network  # noqa: E402
+from simulator.fused import driver  # noqa: E402
+
+STAND_INS = {   # stage: (the LayerPlan field, the call that replaces its piece's)
+    "SSM": ("ssm", "blocks.take(y, {u}, n)"),
+    "mixing": ("mixing", "blocks.take(o, y, n)"),
+    "GLU": ("mixing", "kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, zb, ev)\nblocks.take(o, zb, n)"),
+    "residual + norm": ("after", "blocks.residual_add(h, o, n)"),
+}
+
+
+def variant(cn, stage: str | None) -> driver.FusedDriver:
+    layers, final = driver.plan(cn)
+    if stage is not None:
+        field, call = STAND_INS[stage]
+        if stage == "GLU" and "glu_rows" not in layers[0].mixing.call:
+            raise SystemExit("--checkpoint: the GLU stand-in needs a network with GLU spike mixing")
+        layers = [dataclasses.replace(lp, **{field: dataclasses.replace(getattr(lp, field), call=call)})
+                  for lp in layers]
+    src = driver.source(layers, final, tokens=cn.enc_rows is None, fixed=cn.fixed is not None)
+    return driver.FusedDriver(layers, final, driver.load_kernel(src))
+
+
+def measure(name: str, samples: int, rounds: int, dtype: str) -> dict[str, float]:
+    net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
+    x, _ = scenarios.get(name.split("_")[0]).load("test", n=samples)
+    cn = compile_network(net, dtype)
+    drivers = {stage: variant(cn, stage) for stage in (None, *STAND_INS)}
+    real = fused.driver_for
+
+    def timed(fd) -> float:
+        fused.driver_for = lambda cn: fd      # what engine.Simulation asks for
+        try:
+            t0 = time.perf_counter()
+            engine.run(net, x, batch_size=64, compiled=cn)
+            return time.perf_counter() - t0
+        finally:
+            fused.driver_for = real
+
+    for fd in drivers.values():
+        timed(fd)                             # compile and warm up
+    best = dict.fromkeys(drivers, float("inf"))
+    for _ in range(rounds):
+        for stage, fd in drivers.items():
+            best[stage] = min(best[stage], timed(fd))
+    return {("whole" if k is None else k): v / len(x) * 1e3 for k, v in best.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default="smnist_binary_s4d")
+    ap.add_argument("--samples", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    print(f"{args.checkpoint}: {args.samples} held-out digits, batch 64, best of {args.rounds} interleaved rounds; "
+          f"load average {os.getloadavg()[0]:.2f} before", flush=True)
+    for dtype in ("float64", "float32"):
+        ms = measure(args.checkpoint, args.samples, args.rounds, dtype)
+        whole = ms.pop("whole")
+        print(f"  {dtype}: whole {whole:.2f} ms/sample")
+        for stage, v in ms.items():
+            print(f"    without {stage:16s} {v:6.2f} ms/sample   share {(whole - v) / whole:5.1%}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
