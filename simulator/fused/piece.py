@@ -17,5 +17,6 @@ class Piece:
     sent: str = ""                            # activations: 'spikes' (int8) or 'graded' (run dtype)
     work: Callable = field(default=lambda w: w)   # SSMs: the kernel's (B, 3) counts as the runner's count() takes them
     needs_y: bool = False                     # mixing: its count() reads the SSM output
+    defs: str = ""                            # module-level source the call needs (a kernel written for it)
 
 

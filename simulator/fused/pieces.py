@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.fused import fixed_pieces
+from simulator import kernels
+from simulator.fused import fixed_modes, fixed_pieces
 from simulator.fused.piece import Piece
 from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
 from simulator.parts.lif import LIFRun
@@ -32,12 +33,13 @@ def _s4d_work(w):
 
 def ssm_piece(r) -> Piece | None:
     if type(r) is S4DRun and r.directions == 1:
-        return Piece("kernels.ssm_block({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, "
-                     "{p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work)",
+        n2 = r.a_re.shape[1]   # ssm_block with this mode count written in (simulator/fused/fixed_modes.py)
+        return Piece(f"ssm_block_{n2}({{u}}, n, {{p}}a_re, {{p}}a_im, {{p}}b_re, {{p}}b_im, {{p}}c_re, {{p}}c_im, "
+                     "{p}d, {p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work)",
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
                                                      c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
                                                      s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
-                     work=_s4d_work)
+                     work=_s4d_work, defs=fixed_modes.source(kernels.ssm_block, n2, f"ssm_block_{n2}"))
     if type(r) is S4DRealRun and r.directions == 1:
         return Piece("real_block({u}, n, {p}a, {p}bb, {p}c, {p}d, {p}s, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
                      lambda r, st, work, shape: dict(a=r.a, bb=r.b, c=r.c[0], d=r.d, s=st.s, u_prev=st.u_prev,
