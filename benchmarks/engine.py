@@ -37,7 +37,7 @@ from models.reference import apply_norm, glu  # noqa: E402
 from simulator import kernels  # noqa: E402
 from simulator.compiled import compile_network  # noqa: E402
 from simulator.engine import run  # noqa: E402
-from simulator.fused import fixed_modes  # noqa: E402
+from simulator.fused import fixed_shapes  # noqa: E402
 
 
 def best_of(fn, repeats):
@@ -49,12 +49,12 @@ def best_of(fn, repeats):
     return min(times)
 
 
-def fixed_mode_kernels(n2: int) -> dict:
-    """The roofline and the walker's SSM stage with the mode count written in, as the fused kernel runs ssm_block
-    (simulator/fused/fixed_modes.py): a roofline that did not get the same help would flatter the engine."""
+def fixed_size_kernels(H: int, n2: int) -> dict:
+    """The roofline and the walker's SSM stage with the sizes written in, as the fused kernel runs ssm_block
+    (simulator/fused/fixed_shapes.py): a roofline that did not get the same help would flatter the engine."""
     ns = dict(vars(kernels))
-    for fn, name in ((kernels.ssm_roofline, "roofline"), (kernels.ssm_block, "ssm_block")):
-        exec(fixed_modes.source(fn, n2, name).replace("cache=True", "cache=False"), ns)   # noqa: S102
+    for fn, name, sizes in ((kernels.ssm_roofline, "roofline", (n2,)), (kernels.ssm_block, "ssm_block", (H, n2))):
+        exec(fixed_shapes.source(fn, name, "a_re", sizes).replace("cache=True", "cache=False"), ns)   # noqa: S102
     forward = inspect.getsource(kernels.ssm_forward.py_func).replace("cache=True", "cache=False")
     exec(forward.replace("def ssm_forward(", "def forward("), ns)   # noqa: S102 (calls ns's ssm_block)
     return {"roofline": ns["roofline"], "forward": ns["forward"]}
@@ -140,7 +140,7 @@ def main():
     u = np.ascontiguousarray(rng.normal(size=(S, L, H)))
     y = np.zeros_like(u)
     coef = (lay.a_re, lay.a_im, lay.b_re, lay.b_im, lay.c_re[0], lay.c_im[0])
-    fixed = fixed_mode_kernels(N // 2)
+    fixed = fixed_size_kernels(H, N // 2)
     roofs = {"general": lambda: kernels.ssm_roofline(u, *coef, lay.d, y),
              "fixed modes": lambda: fixed["roofline"](u, *coef, lay.d, y)}
     modes_per_layer = S * L * H * (N // 2)

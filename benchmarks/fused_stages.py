@@ -28,7 +28,7 @@ from simulator.fused import driver  # noqa: E402
 STAND_INS = {   # stage: (the LayerPlan field, the call that replaces its piece's)
     "SSM": ("ssm", "blocks.take(y, {u}, n)"),
     "mixing": ("mixing", "blocks.take(o, y, n)"),
-    "GLU": ("mixing", "kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, zb, ev)\nblocks.take(o, zb, n)"),
+    "GLU": ("mixing", None),    # the mixing's own call, with the GLU replaced by a copy
     "residual + norm": ("after", "blocks.residual_add(h, o, n)"),
 }
 
@@ -39,8 +39,8 @@ def variant(cn, stage: str | None) -> driver.FusedDriver:
         field, call = STAND_INS[stage]
         if stage == "GLU" and "glu_rows" not in layers[0].mixing.call:
             raise SystemExit("--checkpoint: the GLU stand-in needs a network with GLU spike mixing")
-        layers = [dataclasses.replace(lp, **{field: dataclasses.replace(getattr(lp, field), call=call)})
-                  for lp in layers]
+        layers = [dataclasses.replace(lp, **{field: dataclasses.replace(getattr(lp, field), call=call or getattr(
+            lp, field).call.replace("kernels.glu_rows(zb, n, o)", "blocks.take(o, zb, n)"))}) for lp in layers]
     src = driver.source(layers, final, tokens=cn.enc_rows is None, fixed=cn.fixed is not None)
     return driver.FusedDriver(layers, final, driver.load_kernel(src))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import kernels
-from simulator.fused import fixed_modes, fixed_pieces
+from simulator.fused import fixed_pieces, fixed_shapes
 from simulator.fused.piece import Piece
 from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
 from simulator.parts.lif import LIFRun
@@ -33,13 +33,13 @@ def _s4d_work(w):
 
 def ssm_piece(r) -> Piece | None:
     if type(r) is S4DRun and r.directions == 1:
-        n2 = r.a_re.shape[1]   # ssm_block with this mode count written in (simulator/fused/fixed_modes.py)
-        return Piece(f"ssm_block_{n2}({{u}}, n, {{p}}a_re, {{p}}a_im, {{p}}b_re, {{p}}b_im, {{p}}c_re, {{p}}c_im, "
-                     "{p}d, {p}s_re, {p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work)",
+        name = "ssm_block_%dx%d" % r.a_re.shape   # with the sizes written in (simulator/fused/fixed_shapes.py)
+        return Piece(name + "({u}, n, {p}a_re, {p}a_im, {p}b_re, {p}b_im, {p}c_re, {p}c_im, {p}d, {p}s_re, "
+                     "{p}s_im, {p}u_prev, {p}zero, b, ev, y, {p}work)",
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
                                                      c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
                                                      s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
-                     work=_s4d_work, defs=fixed_modes.source(kernels.ssm_block, n2, f"ssm_block_{n2}"))
+                     work=_s4d_work, defs=fixed_shapes.source(kernels.ssm_block, name, "a_re", r.a_re.shape))
     if type(r) is S4DRealRun and r.directions == 1:
         return Piece("real_block({u}, n, {p}a, {p}bb, {p}c, {p}d, {p}s, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
                      lambda r, st, work, shape: dict(a=r.a, bb=r.b, c=r.c[0], d=r.d, s=st.s, u_prev=st.u_prev,
@@ -84,20 +84,29 @@ def activation_piece(r) -> Piece | None:
     return fixed_pieces.activation_piece(r)
 
 
+def _spike_block(w_rows) -> tuple[str, str]:
+    """The name and source of the spike mixing's block kernel with w_rows' sizes written in."""
+    rows, block = "_spike_rows_%dx%d" % w_rows.shape, "_spike_block_%dx%d" % w_rows.shape
+    return block, (fixed_shapes.source(kernels._spike_rows, rows, "w_rows", w_rows.shape) + "\n\n" +
+                   fixed_shapes.source(kernels._spike_block, block, "w_rows", w_rows.shape[1:],
+                                       renames={"_spike_rows": rows}))
+
+
 def mixing_piece(r, sent: str) -> Piece | None:
     spikes = sent == "spikes"
     if type(r) is GLURun:
         if spikes:
-            return Piece("kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, zb, ev)\nkernels.glu_rows(zb, n, o)",
-                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias))
+            block, defs = _spike_block(r.w_rows)
+            return Piece(block + "(spk3, {p}w_rows, {p}bias, 0, 0, n, zb, ev)\nkernels.glu_rows(zb, n, o)",
+                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias), defs=defs)
         return Piece("kernels.graded_block(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, zb)\n"
                      "kernels.glu_rows(zb, n, o)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held))
     if type(r) is LinearRun:
         if spikes:
-            return Piece("kernels._spike_block(spk3, {p}w_rows, {p}bias, 0, 0, n, o, ev)\n"
-                         "if {p}relu:\n    relu_block(o, n)",
-                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, relu=r.relu))
+            block, defs = _spike_block(r.w_rows)
+            return Piece(block + "(spk3, {p}w_rows, {p}bias, 0, 0, n, o, ev)\nif {p}relu:\n    relu_block(o, n)",
+                         lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, relu=r.relu), defs=defs)
         return Piece("kernels.graded_block(snt, n, {p}w_rows, {p}bias, {p}held[b], {p}z_held[b], ev, o)\n"
                      "if {p}relu:\n    relu_block(o, n)",
                      lambda r, st, work, shape: dict(w_rows=r.w_rows, bias=r.bias, held=st.held, z_held=st.z_held,
