@@ -204,8 +204,9 @@ def main():
         "mixing": {str(r): {"event_s": te, "dense_s": td, "event_over_dense": te / td,
                             "synaptic_events_per_s_event": n / te} for r, (te, td, n) in mixing.items()},
     }
-    print(f"roofline SSM kernel      {rate_roof / 1e6:9.1f} M mode updates/s (general "
-          f"{modes_per_layer / t_roofs['general'] / 1e6:.1f}, fixed modes {modes_per_layer / t_roofs['fixed modes'] / 1e6:.1f})")
+    general, fixed_rate = (modes_per_layer / t_roofs[k] / 1e6 for k in ("general", "fixed modes"))
+    print(f"roofline SSM kernel      {rate_roof / 1e6:9.1f} M mode updates/s (general {general:.1f}, fixed modes "
+          f"{fixed_rate:.1f})")
     print(f"SSM stage (ssm_block)    {modes_per_layer / t_stage / 1e6:9.1f} M mode updates/s "
           f"= {rates['ssm_stage_vs_roofline']:.2f} x roofline (fixed modes, as the fused kernel runs it; the "
           f"walker's general kernel {rates['walker_ssm_stage_vs_general_roofline']:.2f} x the general roofline)")

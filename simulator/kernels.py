@@ -542,4 +542,3 @@ def events_from_masks(pos, neg, H, offset):
                 v_out[k] = v
                 k += v != 0
     return s_out[:total], t_out[:total], n_out[:total], v_out[:total]
-

@@ -3,8 +3,9 @@
 Each thread takes a run of samples (simulator/fused/threads.py) and walks each through the encoder, every block's
 parts and the decoder's running sum, TB steps at a time, so a block's rows stay in L1 between parts. The
 kernel is generated from the parts' pieces (simulator/fused/pieces.py): its source depends only on the
-composition (which part kinds, in which order, the SSMs' mode counts), never on weights, and is written once to the cache folder of
-this version of the kernels (simulator/jit_cache.py) so that Numba's on-disk cache serves later runs.
+composition (which part kinds, in which order, and the sizes of the kernels written for it:
+simulator/fused/fixed_shapes.py), never on weights, and is written once to the cache folder of this version of
+the kernels (simulator/jit_cache.py) so that Numba's on-disk cache serves later runs.
 """
 from __future__ import annotations
 
