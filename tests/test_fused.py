@@ -186,3 +186,24 @@ def test_fixed_point_tokens_and_last_step_decoder(rng):
     tokens[:, 5:9] = 0
     for engine in ("event", "dense"):
         assert_same(*fixed_both_paths(net, tokens, W8S24, rng.integers(0, 9, size=(4, L)), engine, 3))
+
+
+def test_size_fixed_kernels_refuse_other_sizes_and_kernels_without_a_size_line():
+    """simulator/fused/fixed_shapes.py: a copy of a kernel with its sizes written in refuses arrays of other
+    sizes (it would index past them), and a kernel that does not read its sizes in one line is refused."""
+    from numba import njit
+
+    from simulator import kernels
+    from simulator.fused import fixed_shapes
+    ns = dict(vars(kernels))
+    exec(fixed_shapes.source(kernels.ssm_roofline, "roof_2", "a_re", (2,)).replace("cache=True", "cache=False"), ns)
+    u, y = np.ones((1, 5, 3)), np.zeros((1, 5, 3))
+    coef = [np.full((3, 2), 0.5) for _ in range(6)]
+    ns["roof_2"](u, *coef, np.ones(3), y)                     # the sizes it was written for
+    want = y.copy()
+    kernels.ssm_roofline(u, *coef, np.ones(3), y)             # the general kernel gives the same values
+    assert np.array_equal(y, want)
+    with pytest.raises(ValueError, match="compiled for other sizes"):
+        ns["roof_2"](u, *[np.full((3, 3), 0.5) for _ in range(6)], np.ones(3), y)
+    with pytest.raises(ValueError, match="one line that reads sizes"):
+        fixed_shapes.source(njit(lambda a_re: a_re), "x", "a_re", (1,))
