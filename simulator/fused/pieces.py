@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import kernels
+from simulator import kernels, vector_ssm
 from simulator.fused import fixed_pieces, fixed_shapes
 from simulator.fused.piece import Piece
 from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
@@ -39,7 +39,7 @@ def ssm_piece(r) -> Piece | None:
                      lambda r, st, work, shape: dict(a_re=r.a_re, a_im=r.a_im, b_re=r.b_re, b_im=r.b_im,
                                                      c_re=r.c_re[0], c_im=r.c_im[0], d=r.d, s_re=st.s_re,
                                                      s_im=st.s_im, u_prev=st.u_prev, zero=st.zero, work=work),
-                     work=_s4d_work, defs=fixed_shapes.source(kernels.ssm_block, name, "a_re", r.a_re.shape))
+                     work=_s4d_work, defs=fixed_shapes.source(vector_ssm.ssm_block, name, "a_re", r.a_re.shape))
     if type(r) is S4DRealRun and r.directions == 1:
         return Piece("real_block({u}, n, {p}a, {p}bb, {p}c, {p}d, {p}s, {p}u_prev, {p}zero, b, ev, y, {p}work, pscr)",
                      lambda r, st, work, shape: dict(a=r.a, bb=r.b, c=r.c[0], d=r.d, s=st.s, u_prev=st.u_prev,
