@@ -110,7 +110,7 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
         quiet = 0                  # leading steps with a zero state and zero input
         is_zero = zero[b, h]
         if is_zero:
-            while quiet < n and xs[quiet] == 0.0:
+            while quiet < n and xs[quiet] == z0:
                 quiet += 1
             is_zero = quiet == n
         start = quiet if event else 0

@@ -16,9 +16,9 @@ from numba import njit
 
 import scenarios
 from models.loading import load_network
-from simulator import kernels
+from simulator import kernels, vector_ssm
 from simulator.engine import run
-from simulator.fused import blocks
+from simulator.fused import blocks, fixed_shapes
 from simulator.parts import activation, lif, mixing, norm, s4d_real, s5, sigma_delta
 
 F = np.float32
@@ -33,11 +33,22 @@ def _counts():
     return np.zeros((B, 3), np.int64)
 
 
+def _fixed_size(fn, sizes):
+    """The copy of kernel fn that the fused kernel compiles, with its sizes written in."""
+    ns = dict(vars(vector_ssm))
+    exec(fixed_shapes.source(fn, "fixed", "a_re", sizes).replace("cache=True", "cache=False"), ns)
+    return ns["fixed"]
+
+
 KERNELS = {
     "_sum4": (kernels._sum4, lambda: (_a(N2), N2)),
     "ssm_block": (kernels.ssm_block, lambda: (_a(T, H), T, *[_a(H, N2) for _ in range(6)], _a(H), _a(B, H, N2),
                                               _a(B, H, N2), _a(B, H), np.ones((B, H), np.bool_), 0, True, _a(T, H),
                                               _counts())),
+    "vector_ssm.ssm_block (sizes written in)": (
+        _fixed_size(vector_ssm.ssm_block, (H, N2)),
+        lambda: (_a(T, H), T, *[_a(H, N2) for _ in range(6)], _a(H), _a(B, H, N2), _a(B, H, N2), _a(B, H),
+                 np.ones((B, H), np.bool_), 0, True, _a(T, H), _counts())),
     "real_block": (s4d_real.real_block, lambda: (_a(T, H), T, _a(H, N2), _a(H, N2), _a(H, N2), _a(H), _a(B, H, N2),
                                                  _a(B, H), np.ones((B, H), np.bool_), 0, True, _a(T, H), _counts(),
                                                  _a(N2))),
