@@ -75,6 +75,18 @@ def channel_steps(typingctx, n2, n, xs, ys, co, st, d):
 
 
 @njit(cache=True)
+def _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co):
+    """Channel h's coefficients as the rows of co (6, N/2), the layout channel_steps reads."""
+    for m in range(co.shape[1]):
+        co[0, m] = a_re[h, m]
+        co[1, m] = a_im[h, m]
+        co[2, m] = b_re[h, m]
+        co[3, m] = b_im[h, m]
+        co[4, m] = c_re[h, m]
+        co[5, m] = c_im[h, m]
+
+
+@njit(cache=True)
 def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y, counts):
     """kernels.ssm_block (same arguments, same results and counts) with each channel's steps in
     channel_steps. Per channel, the input's bookkeeping comes first: messages (changed values), and the leading
@@ -89,13 +101,8 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
     chans = 0
     msgs = 0
     for h in range(H):
+        _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co)
         for m in range(n2):
-            co[0, m] = a_re[h, m]
-            co[1, m] = a_im[h, m]
-            co[2, m] = b_re[h, m]
-            co[3, m] = b_im[h, m]
-            co[4, m] = c_re[h, m]
-            co[5, m] = c_im[h, m]
             st[0, m] = s_re[b, h, m]
             st[1, m] = s_im[b, h, m]
         for k in range(n):
@@ -142,15 +149,8 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
         xs = np.empty(L, y.dtype)
         ys = np.empty(L, y.dtype)
         for h in range(H):
-            for m in range(n2):
-                co[0, m] = a_re[h, m]
-                co[1, m] = a_im[h, m]
-                co[2, m] = b_re[h, m]
-                co[3, m] = b_im[h, m]
-                co[4, m] = c_re[h, m]
-                co[5, m] = c_im[h, m]
-                st[0, m] = 0.0
-                st[1, m] = 0.0
+            _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co)
+            st[:] = 0.0
             for t in range(L):
                 xs[t] = u[b, t, h]
             channel_steps(n2, L, xs, ys, co, st, d[h])
