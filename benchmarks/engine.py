@@ -53,8 +53,7 @@ def fixed_size_kernels(H: int, n2: int) -> dict:
     """The rooflines and the SSM stage as the fused kernel runs them: with the sizes written in
     (simulator/fused/fixed_shapes.py), and the state in vector registers (simulator/vector_ssm.py). A roofline
     that did not get the same help would flatter the engine."""
-    ns = dict(vars(kernels))
-    ns.update({k: v for k, v in vars(vector_ssm).items() if k == "channel_steps"})
+    ns = dict(vars(kernels))   # each source imports what else it reads (fixed_shapes.source)
     for fn, name, sizes in ((kernels.ssm_roofline, "fixed_roofline", (n2,)),
                             (vector_ssm.ssm_roofline, "vector_roofline", (n2,)),
                             (vector_ssm.ssm_block, "ssm_block", (H, n2))):

@@ -145,7 +145,7 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
     n2 = a_re.shape[1]
     for b in prange(B):
         co = np.empty((6, n2), y.dtype)
-        st = np.zeros((2, n2), y.dtype)
+        st = np.empty((2, n2), y.dtype)
         xs = np.empty(L, y.dtype)
         ys = np.empty(L, y.dtype)
         for h in range(H):

@@ -1,10 +1,12 @@
 """Part kernels with their array sizes written into their source, for the fused kernel's generated module.
 
-With the sizes constants, LLVM unrolls the inner loops and drops the run-time checks it otherwise runs each
-time one starts (once per channel and step in the SSM, once per spike in the mixing): the same code and the
-same bits (tests/test_fused.py compares the fused kernel with the walker). Measured on the shipped sMNIST
-network: the SSM's mode count 1.11x (float64) and 1.07x (float32) on whole fused runs; the mixing's sizes 1.18x
-on the event mixing kernel. The walker keeps the general kernels, which serve any size.
+The fused kernel takes such copies of its SSM block kernel (simulator/vector_ssm.py, whose vector state needs
+the mode count as a constant) and of the spike mixing's block kernel. With the sizes constants, LLVM unrolls
+the inner loops and drops the run-time checks it otherwise runs each time one starts (once per spike in the
+mixing): the same code and the same bits (tests/test_fused.py compares the fused kernel with the walker).
+Measured on the shipped sMNIST network: kernels.ssm_block's mode count 1.11x (float64) and 1.07x (float32) on
+whole fused runs; the mixing's sizes 1.18x on the event mixing kernel. The walker keeps the general kernels,
+which serve any size.
 """
 from __future__ import annotations
 
