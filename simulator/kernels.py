@@ -12,6 +12,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from simulator.vector_mix import add_spike_rows
+
 
 @njit(cache=True)
 def _sum4(p, n2):
@@ -188,77 +190,17 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
 TB = 8
 
 
-# Event mixing adds a +1 spike's row and subtracts a -1 spike's. Two ways to find the spikes, same sums in the same
-# order: a branch per slot, or listing each input's spiking steps of the block without a branch first. The branch
-# costs a misprediction where an input's spike changes from one step to the next (random spikes at 50 % firing:
-# every other slot; listing took 0.39x its time), nothing where inputs hold their value; listing costs a little on
-# every slot. Blocks where under 1 in FLIPS_BELOW of the step-to-step slots change take the branch;
-# benchmarks/mixing_paths.py measures the crossover on random and on held spikes.
-FLIPS_BELOW = 8
-DENSE, BRANCH, LISTED = 0, 1, 2   # how _spike_rows finds the spikes
-
-
 @njit(cache=True)
 def _spike_block(spikes, w_rows, bias, b, t0, t1, zb, event):
     """zb[k] = bias + sum_i spikes[b, t0+k, i] * w_rows[i] for the steps of one block, rows in ascending i.
     event: a +1 spike adds its row, a -1 spike subtracts it, silent inputs cost nothing. Otherwise
-    (time-stepped) every row is multiplied by its spike value 0, +1 or -1 and added: the same sums."""
+    (time-stepped) every row is multiplied by its spike value 0, +1 or -1 and added: the same sums
+    (simulator/vector_mix.py)."""
     m = w_rows.shape[1]
     for k in range(t1 - t0):
         for j in range(m):
             zb[k, j] = bias[j]
-    how = DENSE
-    if event:
-        flips = 0
-        for t in range(t0 + 1, t1):
-            for i in range(spikes.shape[2]):
-                flips += spikes[b, t, i] != spikes[b, t - 1, i]
-        how = BRANCH if flips * FLIPS_BELOW < (t1 - t0 - 1) * spikes.shape[2] else LISTED
-    _spike_rows(spikes, w_rows, b, t0, t1, zb, how)
-
-
-@njit(cache=True)
-def _spike_rows(spikes, w_rows, b, t0, t1, zb, how):
-    """zb[k] += the rows of the block's spikes, found as `how` says (one function: each compiled function of
-    the fused kernel costs start-up time)."""
-    H, m = w_rows.shape
-    n = t1 - t0
-    if how == DENSE:          # every row times its spike value
-        for i in range(H):
-            for k in range(n):
-                fv = zb.dtype.type(spikes[b, t0 + k, i])   # the spike as a value of the run dtype
-                for j in range(m):
-                    zb[k, j] += w_rows[i, j] * fv
-    elif how == BRANCH:
-        for i in range(H):
-            for k in range(n):
-                v = spikes[b, t0 + k, i]
-                if v > 0:
-                    for j in range(m):
-                        zb[k, j] += w_rows[i, j]
-                elif v < 0:
-                    for j in range(m):
-                        zb[k, j] -= w_rows[i, j]
-    else:
-        pos = np.empty(n, np.int64)
-        neg = np.empty(n, np.int64)
-        for i in range(H):
-            npos = 0
-            nneg = 0
-            for k in range(n):
-                v = spikes[b, t0 + k, i]
-                pos[npos] = k
-                npos += v > 0
-                neg[nneg] = k
-                nneg += v < 0
-            for q in range(npos):
-                k = pos[q]
-                for j in range(m):
-                    zb[k, j] += w_rows[i, j]
-            for q in range(nneg):
-                k = neg[q]
-                for j in range(m):
-                    zb[k, j] -= w_rows[i, j]
+    add_spike_rows(spikes, w_rows, b, t0, t1, zb, not event)
 
 
 @njit(cache=True, parallel=True)

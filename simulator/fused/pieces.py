@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import kernels, vector_ssm
+from simulator import kernels, vector_mix, vector_ssm
 from simulator.fused import fixed_pieces, fixed_shapes
 from simulator.fused.piece import Piece
 from simulator.parts.activation import GELURun, HeavisideRun, TernaryRun
@@ -87,9 +87,9 @@ def activation_piece(r) -> Piece | None:
 def _spike_block(w_rows) -> tuple[str, str]:
     """The name and source of the spike mixing's block kernel with w_rows' sizes written in."""
     rows, block = "_spike_rows_%dx%d" % w_rows.shape, "_spike_block_%dx%d" % w_rows.shape
-    return block, (fixed_shapes.source(kernels._spike_rows, rows, "w_rows", w_rows.shape) + "\n\n" +
+    return block, (fixed_shapes.source(vector_mix.add_spike_rows, rows, "w_rows", w_rows.shape) + "\n\n" +
                    fixed_shapes.source(kernels._spike_block, block, "w_rows", w_rows.shape[1:],
-                                       renames={"_spike_rows": rows}))
+                                       renames={"add_spike_rows": rows}))
 
 
 def mixing_piece(r, sent: str) -> Piece | None:

@@ -1,0 +1,84 @@
+"""Spike mixing with each output tile's sums held in vector registers over a step's spiking inputs.
+
+The mixing of one step is z[j] = bias[j] + sum_i s_i w_rows[i, j], summed in ascending i. A loop over inputs
+that adds each spiking input's row into z stores z and loads it again for every spike, and a branch per
+(input, step) slot mispredicts where spikes change. Here each step first lists its inputs and their values
+without a branch (the event engine lists only nonzero spikes, the dense engine every input), then adds the
+listed rows to one tile of TILE_BYTES of z at a time, the tile held in registers (code written with Numba's
+intrinsic API, as simulator/vector_ssm.py). Every sum is z + s * w in ascending i: s * w is exact for s in
+{-1, 0, 1}, and z + (-w) is z - w, so the event sums equal those of a +1 row added and a -1 row subtracted,
+and the dense sums are the time-stepped engine's (tests/test_engines.py compares them with a plain loop).
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils, errors
+from numba.extending import intrinsic
+
+# Bytes of z per register tile: 8 AVX2 / 4 AVX-512 registers (16 on SSE2, which then spills a few).
+# benchmarks/mixing.py measured 64-512 on the shipped sizes: 256 and 512 the fastest, 64 1.2-1.4x slower.
+TILE_BYTES = 256
+
+
+@intrinsic
+def add_rows_tile(typingctx, count, index, value, w_rows, j0, z):
+    """z[j0:j0 + W] += value[q] * w_rows[index[q], j0:j0 + W] for q < count in order, W = TILE_BYTES /
+    itemsize. w_rows (inputs, outputs) and z C-contiguous, of one float type, and value too."""
+    dt = z.dtype
+    if (not isinstance(dt, types.Float) or w_rows.dtype != dt or value.dtype != dt or w_rows.ndim != 2
+            or z.ndim != 1 or w_rows.layout != "C" or z.layout != "C" or not isinstance(index.dtype, types.Integer)):
+        raise errors.TypingError("add_rows_tile: C-contiguous w_rows (2-D) and z (1-D) and value of one float type")
+    width = TILE_BYTES // (dt.bitwidth // 8)
+
+    def codegen(context, builder, sig, args):
+        count_v, index_v, value_v, w_v, j0_v, z_v = args
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        vty = ir.VectorType(context.get_value_type(dt), width)
+        arrays = [cgutils.create_struct_proxy(t)(context, builder, value=v)
+                  for t, v in zip((sig.args[1], sig.args[2], sig.args[3], sig.args[5]), (index_v, value_v, w_v, z_v))]
+        ip, vp, wp, zp = (a.data for a in arrays)
+        outputs = builder.extract_value(arrays[2].shape, 1)
+        j0 = context.cast(builder, j0_v, sig.args[4], types.int64)
+        tile = builder.bitcast(builder.gep(zp, [j0]), vty.as_pointer())
+        acc = cgutils.alloca_once_value(builder, builder.load(tile, align=1))   # a register after mem2reg
+        undef = ir.Constant(vty, ir.Undefined)
+        splat = ir.Constant(ir.VectorType(i32, width), [0] * width)
+        with cgutils.for_range(builder, context.cast(builder, count_v, sig.args[0], types.int64)) as loop:
+            i = builder.sext(builder.load(builder.gep(ip, [loop.index])), i64) \
+                if index.dtype.bitwidth < 64 else builder.load(builder.gep(ip, [loop.index]))
+            s = builder.load(builder.gep(vp, [loop.index]))
+            sv = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat)
+            row = builder.bitcast(builder.gep(wp, [builder.add(builder.mul(i, outputs), j0)]), vty.as_pointer())
+            builder.store(builder.fadd(builder.load(acc), builder.fmul(sv, builder.load(row, align=1))), acc)
+        builder.store(builder.load(acc), tile, align=1)
+        return context.get_dummy_value()
+
+    return types.void(count, index, value, w_rows, j0, z), codegen
+
+
+@njit(cache=True)
+def add_spike_rows(spikes, w_rows, b, t0, t1, zb, dense):
+    """zb[k] += sum_i spikes[b, t0 + k, i] * w_rows[i] for the block's steps, in ascending i (zb holds the bias).
+    dense: every input's row times its value; otherwise only the spiking inputs' rows, signed."""
+    H, m = w_rows.shape
+    W = TILE_BYTES // zb.itemsize       # add_rows_tile's width
+    tiled = (m // W) * W
+    index = np.empty(H, np.int64)
+    value = np.empty(H, zb.dtype)
+    for k in range(t1 - t0):
+        count = 0
+        for i in range(H):                # list the step's inputs without a branch
+            v = spikes[b, t0 + k, i]
+            index[count] = i
+            value[count] = v
+            count += (v != 0) | dense
+        z = zb[k]
+        for j0 in range(0, tiled, W):
+            add_rows_tile(count, index, value, w_rows, j0, z)
+        for j in range(tiled, m):         # the last outputs, fewer than a tile: the same sums one at a time
+            a = z[j]
+            for q in range(count):
+                a += value[q] * w_rows[index[q], j]
+            z[j] = a
