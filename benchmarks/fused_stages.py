@@ -2,6 +2,7 @@
 a copy of its input, in one process on the same digits, best of interleaved rounds.
 
     python benchmarks/fused_stages.py [--checkpoint smnist_binary_s4d] [--samples 256] [--rounds 5]
+    python benchmarks/fused_stages.py --synthetic   # benchmarks/engine.py's network: H=128, N=64, random input
 
 A stage's share is (whole - without it) / whole. Replacing a stage changes what the next ones see (an SSM
 replaced by a copy of its input sends other spikes on), so the shares are estimates and need not add up to 1.
@@ -19,8 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 import scenarios  # noqa: E402
+from models.init import s4d_state_dict  # noqa: E402
 from models.loading import load_network  # noqa: E402
+from models.paper_layout import network_from_state_dict  # noqa: E402
 from simulator import engine, fused  # noqa: E402
 from simulator.compiled import compile_network  # noqa: E402
 from simulator.fused import driver  # noqa: E402
@@ -45,9 +50,19 @@ def variant(cn, stage: str | None) -> driver.FusedDriver:
     return driver.FusedDriver(layers, final, driver.load_kernel(src))
 
 
-def measure(name: str, samples: int, rounds: int, dtype: str) -> dict[str, float]:
+def shipped(name: str, samples: int):
     net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
-    x, _ = scenarios.get(name.split("_")[0]).load("test", n=samples)
+    return net, scenarios.get(name.split("_")[0]).load("test", n=samples)[0]
+
+
+def synthetic(samples: int):
+    """benchmarks/engine.py's network and input (4 layers, H=128, N=64, L=784; seeds as there)."""
+    net = network_from_state_dict(s4d_state_dict(kind="binary_s4d", H=128, N=64, n_layers=4, seed=1, perturb=0.1),
+                                  source="benchmark", kind="binary_s4d")
+    return net, np.random.default_rng(0).uniform(0, 1, (samples, 784, 1))
+
+
+def measure(net, x, rounds: int, dtype: str) -> dict[str, float]:
     cn = compile_network(net, dtype)
     drivers = {stage: variant(cn, stage) for stage in (None, *STAND_INS)}
     real = fused.driver_for
@@ -73,13 +88,20 @@ def measure(name: str, samples: int, rounds: int, dtype: str) -> dict[str, float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default="smnist_binary_s4d")
-    ap.add_argument("--samples", type=int, default=256)
+    ap.add_argument("--synthetic", action="store_true", help="benchmarks/engine.py's synthetic network instead")
+    ap.add_argument("--samples", type=int, default=None, help="default 256 digits, or 32 synthetic inputs")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    print(f"{args.checkpoint}: {args.samples} held-out digits, batch 64, best of {args.rounds} interleaved rounds; "
+    if args.synthetic:
+        net, x = synthetic(args.samples or 32)
+        what = f"benchmarks/engine.py's synthetic network (H=128, N=64): {len(x)} random inputs"
+    else:
+        net, x = shipped(args.checkpoint, args.samples or 256)
+        what = f"{args.checkpoint}: {len(x)} held-out digits"
+    print(f"{what}, batch 64, best of {args.rounds} interleaved rounds; "
           f"load average {os.getloadavg()[0]:.2f} before", flush=True)
     for dtype in ("float64", "float32"):
-        ms = measure(args.checkpoint, args.samples, args.rounds, dtype)
+        ms = measure(net, x, args.rounds, dtype)
         whole = ms.pop("whole")
         print(f"  {dtype}: whole {whole:.2f} ms/sample")
         for stage, v in ms.items():

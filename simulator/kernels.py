@@ -372,11 +372,11 @@ def glu(z):
 
 @njit(cache=True)
 def glu_rows(z, n, out):
-    """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j]).
-    float64: libm's exp, the formula of models.reference.glu. float32: _sigmoid32, vectorised."""
+    """GLU of the first n rows of one sample: out[k, j] = z[k, j] * sigmoid(z[k, H + j]), the sigmoid
+    vectorised (_sigmoid32, _sigmoid64)."""
     half = z.shape[1] // 2
     sig = np.empty(half, out.dtype)
-    bits = np.empty(half, np.int32)
+    bits = np.empty(half, np.int64)
     for k in range(n):
         sigmoid_into(z[k, half:], sig, bits)
         for j in range(half):
@@ -384,34 +384,36 @@ def glu_rows(z, n, out):
 
 
 def sigmoid_into(x, out, bits):
-    """out = 1 / (1 + exp(-x)) in x's dtype; bits is int32 scratch of x's length (used in float32)."""
+    """out = 1 / (1 + exp(-x)) in x's dtype; bits is int64 scratch of x's length."""
     raise NotImplementedError   # compiled only, through the overload below
 
 
 @overload(sigmoid_into)
 def _sigmoid_into(x, out, bits):
-    return _sigmoid32 if x.dtype == types.float32 else _sigmoid_libm
+    return _sigmoid32 if x.dtype == types.float32 else _sigmoid64
 
 
-def _sigmoid_libm(x, out, bits):
-    for j in range(x.shape[0]):
-        out[j] = 1.0 / (1.0 + np.exp(-x[j]))
-
-
-# float32 sigmoid: exp(v) = 2^k exp(r), k = round(v / ln 2), |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a part
-# with few significant bits, so k * LN2_HI is exact, and the rest); exp(r) by its Taylor series to r^7 / 7!
-# (truncation below 5e-9 relative, under float32's 6e-8); 2^k built from its exponent bits. Branch-free, so the
-# loops vectorise. tests/test_float32.py bounds its error against float64.
+# The sigmoid without libm: exp(v) = 2^k exp(r), k = round(v / ln 2), |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a
+# part with few significant bits, so k * LN2_HI is exact, and the rest); exp(r) by its Taylor series; 2^k built
+# from its exponent bits. Branch-free, so the loops vectorise, and only +, * and / in a fixed order (no FMA), so
+# the same bits on every x86-64 CPU (libm's exp has CPU-specific variants). tests/test_float32.py bounds the
+# error of both against extended precision.
 _LOG2E = 1.4426950408889634
+_T = tuple(float(1.0 / math.factorial(i)) for i in range(14))
+# float32: Taylor to r^7 / 7! (truncation below 5e-9 relative, under float32's 6e-8)
 _LN2_HI = 0.693359375
 _LN2_LO = float(np.log(2.0) - 0.693359375)
 _ROUND = 12582912.0        # 1.5 * 2^23: (v + _ROUND) - _ROUND rounds v to the nearest integer in float32
-_T = tuple(float(1.0 / math.factorial(i)) for i in range(8))
+# float64: Taylor to r^13 / 13! (truncation below 5e-18 relative, under float64's 1.1e-16); fdlibm's split of ln 2
+_LN2_HI64 = 6.93147180369123816490e-01
+_LN2_LO64 = 1.90821492927058770002e-10
+_ROUND64 = 6755399441055744.0   # 1.5 * 2^52
 
 
 def _sigmoid32(x, out, bits):
     f = np.float32
-    scale = bits.view(np.float32)
+    bits32 = bits.view(np.int32)
+    scale = bits32.view(np.float32)
     for j in range(x.shape[0]):
         v = -x[j]
         v = f(-87.0) if v < f(-87.0) else v            # 2^k stays a normal float32
@@ -426,10 +428,38 @@ def _sigmoid32(x, out, bits):
         p = p * r + f(_T[2])
         p = p * r + f(_T[1])
         p = p * r + f(_T[0])
-        bits[j] = (np.int32(k) + np.int32(127)) << 23
+        bits32[j] = (np.int32(k) + np.int32(127)) << 23
         out[j] = p
     for j in range(x.shape[0]):
         out[j] = f(1.0) / (f(1.0) + out[j] * scale[j])
+
+
+def _sigmoid64(x, out, bits):
+    scale = bits.view(np.float64)
+    for j in range(x.shape[0]):
+        v = -x[j]
+        v = -708.0 if v < -708.0 else v                # 2^k stays a normal float64; exp(-708) < 1e-300
+        v = 709.0 if v > 709.0 else v                  # sigmoid(x < -709) = 1.2e-308 instead of less
+        k = (v * _LOG2E + _ROUND64) - _ROUND64
+        r = (v - k * _LN2_HI64) - k * _LN2_LO64
+        p = _T[13]
+        p = p * r + _T[12]
+        p = p * r + _T[11]
+        p = p * r + _T[10]
+        p = p * r + _T[9]
+        p = p * r + _T[8]
+        p = p * r + _T[7]
+        p = p * r + _T[6]
+        p = p * r + _T[5]
+        p = p * r + _T[4]
+        p = p * r + _T[3]
+        p = p * r + _T[2]
+        p = p * r + _T[1]
+        p = p * r + _T[0]
+        bits[j] = (np.int64(k) + np.int64(1023)) << 52
+        out[j] = p
+    for j in range(x.shape[0]):
+        out[j] = 1.0 / (1.0 + out[j] * scale[j])
 
 
 @njit(cache=True)
