@@ -22,6 +22,22 @@ from numba.extending import intrinsic
 TILE_BYTES = 256
 
 
+CACHE_LINE = 64
+
+
+def aligned_rows(a: np.ndarray, dtype) -> np.ndarray:
+    """A C-contiguous copy of a in dtype whose data starts on a cache line. NumPy aligns to 16 bytes only, and a
+    vector load that crosses a cache line costs two: add_rows_tile ran 1.3-1.5x faster on aligned weights
+    (benchmarks/mixing.py). Rows stay aligned where a row's bytes are a multiple of 64."""
+    a = np.asarray(a)
+    nbytes = a.size * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + CACHE_LINE, np.uint8)
+    start = -buf.ctypes.data % CACHE_LINE
+    out = buf[start:start + nbytes].view(dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 @intrinsic
 def add_rows_tile(typingctx, count, index, value, w_rows, j0, z):
     """z[j0:j0 + W] += value[q] * w_rows[index[q], j0:j0 + W] for q < count in order, W = TILE_BYTES /

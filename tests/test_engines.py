@@ -192,3 +192,26 @@ def test_event_and_dense_mixing_give_the_plain_loop_sums(rate, dtype, m):
         assert np.array_equal(_bits(dense), _bits(plain_dense))
         assert np.array_equal(_bits(event), _bits(plain_event))
         assert np.array_equal(dense, event)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(64, 128), (3, 5), (0, 4)])
+def test_mixing_weights_start_on_a_cache_line(dtype, shape):
+    """The runners' weight rows start on a 64-byte boundary (vector loads that cross a cache line cost two) and
+    hold the values NumPy's cast gives."""
+    from simulator.vector_mix import aligned_rows
+    a = np.random.default_rng(0).normal(size=shape)
+    out = aligned_rows(a, dtype)
+    assert (out.size == 0 or out.ctypes.data % 64 == 0) and out.flags.c_contiguous and out.dtype == dtype
+    assert np.array_equal(out, a.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_mixing_weights_are_aligned(dtype):
+    import scenarios
+    from models.loading import load_network
+    from simulator.compiled import compile_network
+    for name in ("smnist_binary_s4d", "smnist_gsu"):
+        net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
+        for layer in compile_network(net, dtype).layers:
+            assert layer.mixing.w_rows.ctypes.data % 64 == 0, name

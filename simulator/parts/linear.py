@@ -6,6 +6,7 @@ from numba import njit, prange
 
 from models.parts import Linear
 from simulator import kernels
+from simulator.vector_mix import aligned_rows
 from simulator.parts.base import Context, changed, runs
 from simulator.parts.mixing import GradedState
 
@@ -14,7 +15,7 @@ from simulator.parts.mixing import GradedState
 class LinearRun:
     def __init__(self, part: Linear, ctx: Context):
         self.dtype, self.graded, self.relu = ctx.dtype, ctx.message == "graded", part.relu
-        self.w_rows = np.ascontiguousarray(part.weight.T, dtype=ctx.dtype)   # row i: what input i adds
+        self.w_rows = aligned_rows(part.weight.T, ctx.dtype)   # row i: what input i adds
         self.bias = np.ascontiguousarray(part.bias, dtype=ctx.dtype)
         self.fan_out = np.count_nonzero(self.w_rows, axis=1).astype(np.int64)
         self.synapses, self.width = int(part.weight.size), int(part.weight.shape[0])

@@ -8,6 +8,7 @@ from numba import njit, prange
 
 from models.parts import GLU, GSU
 from simulator import kernels
+from simulator.vector_mix import aligned_rows
 from simulator.parts.base import Context, changed, runs
 from simulator.parts.activation import gelu_erf
 from simulator.parts.norm import layer_norm
@@ -26,7 +27,7 @@ class GLURun:
 
     def __init__(self, part: GLU, ctx: Context):
         self.dtype, self.graded = ctx.dtype, ctx.message == "graded"
-        self.w_rows = np.ascontiguousarray(part.weight.T, dtype=ctx.dtype)   # row i: what input i adds
+        self.w_rows = aligned_rows(part.weight.T, ctx.dtype)   # row i: what input i adds
         self.bias = np.ascontiguousarray(part.bias, dtype=ctx.dtype)
         self.fan_out = np.count_nonzero(self.w_rows, axis=1).astype(np.int64)
         self.synapses, self.width = int(part.weight.size), int(part.weight.shape[0])
@@ -70,7 +71,7 @@ class GSURun:
     def __init__(self, part: GSU, ctx: Context):
         self.dtype = ctx.dtype
         arr = lambda a: np.ascontiguousarray(a, dtype=ctx.dtype)  # noqa: E731
-        self.w_rows, self.bias = arr(part.weight), arr(part.bias)
+        self.w_rows, self.bias = aligned_rows(part.weight, ctx.dtype), arr(part.bias)
         wt = part.ternary_weight()
         self.wt_rows = arr(wt)
         self.nz_count = np.count_nonzero(wt, axis=1).astype(np.int64)
