@@ -10,6 +10,7 @@ which serve any size.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 
@@ -18,6 +19,11 @@ def source(fn, name: str, array: str, sizes: tuple[int, ...], renames: dict[str,
     """Kernel fn's source as a function `name` in which the line that reads sizes from `array.shape` sets them
     to `sizes` instead (and refuses arrays of other sizes), the functions in `renames` are called by their new
     names, and the globals it reads from its module are imported first."""
+    return _source(fn, name, array, tuple(int(n) for n in sizes), tuple((renames or {}).items()))
+
+
+@functools.lru_cache(maxsize=None)   # inspect.getsource took 10 ms per run on the benchmark's 4-layer network
+def _source(fn, name: str, array: str, sizes: tuple[int, ...], renames: tuple[tuple[str, str], ...]) -> str:
     py = fn.py_func
     src = inspect.getsource(py)
     found = re.findall(rf"^    ([\w, ]+) = {array}\.shape(\[\d\])?\n", src, flags=re.M)
@@ -32,9 +38,9 @@ def source(fn, name: str, array: str, sizes: tuple[int, ...], renames: dict[str,
     fixed += f"    if {check}:\n        raise ValueError('{name}: compiled for other sizes')\n"
     out = src.replace(f"def {py.__name__}(", f"def {name}(").replace(
         f"    {found[0][0]} = {array}.shape{index}\n", fixed)
-    for old, new in (renames or {}).items():
+    for old, new in renames:
         out = re.sub(rf"\b{old}\(", f"{new}(", out)
     module = inspect.getmodule(py)
-    used = sorted(n for n in py.__code__.co_names if n in vars(module) and n not in (py.__name__, *(renames or {})))
+    used = sorted(n for n in py.__code__.co_names if n in vars(module) and n not in (py.__name__, *dict(renames)))
     imports = f"from {module.__name__} import {', '.join(used)}  # noqa: F401\n" if used else ""
     return imports + out
