@@ -12,16 +12,26 @@ and the dense sums are the time-stepped engine's (tests/test_engines.py compares
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding as llvm, ir
 from numba import njit, types
-from numba.core import cgutils, errors
+from numba.core import cgutils, config, errors
 from numba.extending import intrinsic
 
-# Bytes of z per register tile: 8 AVX2 / 4 AVX-512 registers (16 on SSE2, which then spills a few).
-# benchmarks/mixing.py measured 64-512 on the shipped sizes: 256 and 512 the fastest, 64 1.2-1.4x slower.
-TILE_BYTES = 256
+
+def _vector_bytes() -> int:
+    """The widest vector register of the CPU Numba compiles for: 64 (AVX-512), 32 (AVX), 16 (SSE2, which the
+    generic x86-64 target has). Numba's disk cache keys compiled code on the CPU name and features too."""
+    if config.CPU_NAME:        # an explicit target (NUMBA_CPU_NAME=generic in CI): only the features it names
+        have = {f[1:] for f in (config.CPU_FEATURES or "").split(",") if f.startswith("+")}
+    else:
+        have = {name for name, on in llvm.get_host_cpu_features().items() if on}
+    return 64 if "avx512f" in have else 32 if "avx" in have else 16
 
 
+# Bytes of z per register tile: eight vector registers of sums (of 16 or 32), so that eight independent additions
+# follow each load of a spike's row. benchmarks/mixing.py measured on AVX-512 (H=128, float64): 512 bytes 1.2x
+# faster than 256 on the kernel, 1.02-1.08x on whole runs; 1024 slower.
+TILE_BYTES = 8 * _vector_bytes()
 CACHE_LINE = 64
 
 

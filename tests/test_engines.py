@@ -215,3 +215,19 @@ def test_compiled_mixing_weights_are_aligned(dtype):
         net = load_network(scenarios.CHECKPOINT_DIR / f"{name}.h5")
         for layer in compile_network(net, dtype).layers:
             assert layer.mixing.w_rows.ctypes.data % 64 == 0, name
+
+
+@pytest.mark.parametrize("cpu, features, width", [("generic", "", 16), ("haswell", "+avx,+avx2,+fma", 32),
+                                                  ("znver4", "+avx,+avx2,+avx512f", 64), (None, None, None)])
+def test_mixing_tile_follows_the_compile_target(monkeypatch, cpu, features, width):
+    """The mixing tile is eight of the widest vector registers of the CPU Numba compiles for: a named target's
+    features, else the host's (which the CI's first pass runs on; the second names the generic target)."""
+    from llvmlite import binding as llvm
+    from numba.core import config
+    from simulator import vector_mix
+    monkeypatch.setattr(config, "CPU_NAME", cpu)
+    monkeypatch.setattr(config, "CPU_FEATURES", features)
+    if width is None:
+        host = llvm.get_host_cpu_features()
+        width = 64 if host.get("avx512f") else 32 if host.get("avx") else 16
+    assert vector_mix._vector_bytes() == width
