@@ -408,6 +408,7 @@ _ROUND = 12582912.0        # 1.5 * 2^23: (v + _ROUND) - _ROUND rounds v to the n
 _LN2_HI64 = 6.93147180369123816490e-01
 _LN2_LO64 = 1.90821492927058770002e-10
 _ROUND64 = 6755399441055744.0   # 1.5 * 2^52
+_T13_DOWN = _T[12::-1]
 
 
 def _sigmoid32(x, out, bits):
@@ -443,19 +444,8 @@ def _sigmoid64(x, out, bits):
         k = (v * _LOG2E + _ROUND64) - _ROUND64
         r = (v - k * _LN2_HI64) - k * _LN2_LO64
         p = _T[13]
-        p = p * r + _T[12]
-        p = p * r + _T[11]
-        p = p * r + _T[10]
-        p = p * r + _T[9]
-        p = p * r + _T[8]
-        p = p * r + _T[7]
-        p = p * r + _T[6]
-        p = p * r + _T[5]
-        p = p * r + _T[4]
-        p = p * r + _T[3]
-        p = p * r + _T[2]
-        p = p * r + _T[1]
-        p = p * r + _T[0]
+        for c in _T13_DOWN:                            # Horner, from 1/12! down to 1
+            p = p * r + c
         bits[j] = (np.int64(k) + np.int64(1023)) << 52
         out[j] = p
     for j in range(x.shape[0]):
