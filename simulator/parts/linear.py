@@ -6,9 +6,9 @@ from numba import njit, prange
 
 from models.parts import Linear
 from simulator import kernels
-from simulator.vector_mix import aligned_rows
 from simulator.parts.base import Context, changed, runs
 from simulator.parts.mixing import GradedState
+from simulator.vector_mix import aligned_rows
 
 
 @runs(Linear)

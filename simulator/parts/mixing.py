@@ -8,10 +8,10 @@ from numba import njit, prange
 
 from models.parts import GLU, GSU
 from simulator import kernels
-from simulator.vector_mix import aligned_rows
-from simulator.parts.base import Context, changed, runs
 from simulator.parts.activation import gelu_erf
+from simulator.parts.base import Context, changed, runs
 from simulator.parts.norm import layer_norm
+from simulator.vector_mix import aligned_rows
 
 
 @dataclass
