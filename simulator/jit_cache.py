@@ -8,8 +8,10 @@ A user's own NUMBA_CACHE_DIR is respected (and then this guarantee is theirs to 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import time
 from functools import lru_cache
@@ -65,3 +67,25 @@ def configure() -> None:
         return
     import numba
     numba.config.CACHE_DIR = str(versioned("numba"))
+
+
+_LOADED: dict[str, object] = {}
+
+
+def load_generated(kind: str, src: str):
+    """Import generated kernel source as a module, written once to this code version's `kind` folder (an
+    unchanged file keeps Numba's disk cache valid: the kernels it calls are of this version)."""
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    if key in _LOADED:
+        return _LOADED[key]
+    path = versioned(kind) / f"{kind}_{key}.py"
+    if not path.is_file() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)   # atomic: a concurrent run sees the old file or the new one, never half
+    spec = importlib.util.spec_from_file_location(f"ssm_snn_{kind}_{key}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # Numba's disk cache finds the kernel's globals by module name
+    spec.loader.exec_module(module)
+    _LOADED[key] = module
+    return module

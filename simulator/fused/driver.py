@@ -9,10 +9,6 @@ the kernels (simulator/jit_cache.py) so that Numba's on-disk cache serves later 
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,25 +156,9 @@ def _names(call: str) -> list[str]:
     return out
 
 
-_LOADED: dict[str, object] = {}
-
-
 def load_kernel(src: str):
-    """Import the generated module (written once: an unchanged file keeps Numba's disk cache valid)."""
-    key = hashlib.sha256(src.encode()).hexdigest()[:20]
-    if key in _LOADED:
-        return _LOADED[key]
-    path = jit_cache.versioned("fused") / f"fused_{key}.py"   # the kernels it calls are of this version
-    if not path.is_file() or path.read_text() != src:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)   # atomic: a concurrent run sees the old file or the new one, never half
-    spec = importlib.util.spec_from_file_location(f"ssm_snn_fused_{key}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # Numba's disk cache finds the kernel's globals by module name
-    spec.loader.exec_module(module)
-    _LOADED[key] = module.drive
-    return module.drive
+    """The drive function of generated source (simulator/jit_cache.py writes it once and imports it)."""
+    return jit_cache.load_generated("fused", src).drive
 
 
 def driver_for(cn) -> FusedDriver | None:

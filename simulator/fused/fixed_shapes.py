@@ -42,5 +42,5 @@ def _source(fn, name: str, array: str, sizes: tuple[int, ...], renames: tuple[tu
         out = re.sub(rf"\b{old}\(", f"{new}(", out)
     module = inspect.getmodule(py)
     used = sorted(n for n in py.__code__.co_names if n in vars(module) and n not in (py.__name__, *dict(renames)))
-    imports = f"from {module.__name__} import {', '.join(used)}  # noqa: F401\n" if used else ""
+    imports = f"from {module.__name__} import {', '.join(used)}  # noqa: F401\n\n\n" if used else ""
     return imports + out

@@ -7,7 +7,7 @@ import numpy as np
 
 from models.discretize import discretize
 from models.parts import S4D
-from simulator import kernels
+from simulator import kernels, vector_ssm
 from simulator.parts.base import Context, runs
 
 
@@ -39,8 +39,9 @@ class S4DRun:
         B = u.shape[0]
         y = np.zeros_like(u)
         fwd = np.zeros((B, 3), np.int64)
-        kernels.ssm_forward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[0], self.c_im[0], self.d,
-                            st.s_re, st.s_im, st.u_prev, st.zero, event, y, fwd)
+        forward = vector_ssm.forward(*self.a_re.shape)   # kernels.ssm_forward, with the state in registers
+        forward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[0], self.c_im[0], self.d, st.s_re, st.s_im,
+                st.u_prev, st.zero, event, y, fwd)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
             kernels.ssm_backward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[1], self.c_im[1], event,
