@@ -23,23 +23,27 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def channel_steps(typingctx, n2, n, xs, ys, co, st, d):
+def channel_steps(typingctx, n2, backward, n, xs, ys, co, st, d):
     """For k < n: advance the state st (2, n2) [re; im] by input xs[k] with the coefficients co (6, n2)
-    [Ab re, Ab im, Bb re, Bb im, C re, C im] and write ys[k] = 2 Re(sum C s) + d xs[k], as ssm_block does
-    for one channel. n2 must be a literal; co and st C-contiguous; every array and d of one float type."""
-    if not isinstance(n2, types.IntegerLiteral):
-        raise errors.RequireLiteralValue(n2)
+    [Ab re, Ab im, Bb re, Bb im, C re, C im] and write ys[k] = 2 Re(sum C s) + d xs[k] with the new state, as
+    ssm_block does for one channel; backward: ys[k] = 2 Re(sum C s) with the state before the step, as
+    kernels.ssm_backward reads it (d unused). n2 and backward must be literals; co and st C-contiguous; every
+    array and d of one float type."""
+    for literal in (n2, backward):
+        if not isinstance(literal, (types.IntegerLiteral, types.BooleanLiteral)):
+            raise errors.RequireLiteralValue(literal)
+    back = bool(backward.literal_value)
     dt = xs.dtype
     if any(a.dtype != dt for a in (ys, co, st)) or d != dt or co.layout != "C" or st.layout != "C":
         raise errors.TypingError("channel_steps: arrays of one float type (C-contiguous co, st) and d of it")
     width = n2.literal_value
 
     def codegen(context, builder, sig, args):
-        _, n_v, xs_v, ys_v, co_v, st_v, d_v = args
+        _, _, n_v, xs_v, ys_v, co_v, st_v, d_v = args
         fty = context.get_value_type(dt)
         vty, v4, i32 = ir.VectorType(fty, width), ir.VectorType(fty, 4), ir.IntType(32)
         xp, yp, cp, sp = (cgutils.create_struct_proxy(t)(context, builder, value=v).data
-                          for t, v in zip(sig.args[2:6], (xs_v, ys_v, co_v, st_v)))
+                          for t, v in zip(sig.args[3:7], (xs_v, ys_v, co_v, st_v)))
 
         def row(base, r):   # pointer to row r of a (rows, width) C-contiguous array, as a vector pointer
             return builder.bitcast(builder.gep(base, [ir.Constant(ir.IntType(64), r * width)]), vty.as_pointer())
@@ -58,7 +62,7 @@ def channel_steps(typingctx, n2, n, xs, ys, co, st, d):
             i = builder.fadd(builder.fadd(builder.fmul(ar, si), builder.fmul(ai, sr)), builder.fmul(bi, xv))
             builder.store(r, sr_slot)
             builder.store(i, si_slot)
-            p = builder.fsub(builder.fmul(cr, r), builder.fmul(ci, i))
+            p = builder.fsub(builder.fmul(cr, sr if back else r), builder.fmul(ci, si if back else i))
             acc = ir.Constant(v4, [0.0] * 4)
             for g in range(0, lanes, 4):   # acc[j] += p[g + j]: _sum4's four running sums, in its order
                 acc = builder.fadd(acc, builder.shuffle_vector(
@@ -67,13 +71,16 @@ def channel_steps(typingctx, n2, n, xs, ys, co, st, d):
             for m in range(lanes, width):  # _sum4's tail goes into the first sum
                 a[0] = builder.fadd(a[0], builder.extract_element(p, ir.Constant(i32, m)))
             s = builder.fadd(builder.fadd(a[0], a[1]), builder.fadd(a[2], a[3]))
-            y = builder.fadd(ir.Constant(fty, 0.0), builder.fadd(builder.fadd(s, s), builder.fmul(d_v, x)))
+            if back:
+                y = builder.fadd(s, s)
+            else:
+                y = builder.fadd(ir.Constant(fty, 0.0), builder.fadd(builder.fadd(s, s), builder.fmul(d_v, x)))
             builder.store(y, builder.gep(yp, [loop.index]))
         builder.store(builder.load(sr_slot), row(sp, 0), align=1)
         builder.store(builder.load(si_slot), row(sp, 1), align=1)
         return context.get_dummy_value()
 
-    return types.void(n2, n, xs, ys, co, st, d), codegen
+    return types.void(n2, backward, n, xs, ys, co, st, d), codegen
 
 
 @njit(cache=True)
@@ -126,7 +133,7 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
         for k in range(start):
             y[k, h] = z0
         if n > start:
-            channel_steps(n2, n - start, xs[start:], ys[start:], co, st, d[h])
+            channel_steps(n2, False, n - start, xs[start:], ys[start:], co, st, d[h])
             for k in range(start, n):
                 y[k, h] = ys[k]
         modes += n2 * (n - quiet)
@@ -140,26 +147,66 @@ def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, z
     counts[b, 2] += msgs
 
 
+@njit(cache=True)
+def backward_sample(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts, b):
+    """kernels.ssm_backward for one sample (u, y: (L, H)), each channel's reversed steps in channel_steps. The
+    leading reversed steps during which the zero state meets zero input change nothing; the event engine
+    skips them (and does not count them)."""
+    H, n2 = a_re.shape
+    L = u.shape[0]
+    co = np.empty((6, n2), y.dtype)
+    st = np.empty((2, n2), y.dtype)
+    xs = np.empty(L, y.dtype)
+    ys = np.empty(L, y.dtype)
+    z0 = y.dtype.type(0)
+    modes = 0
+    for h in range(H):
+        _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co)
+        for m in range(n2):
+            st[0, m] = z0
+            st[1, m] = z0
+        for k in range(L):
+            xs[k] = u[L - 1 - k, h]
+        quiet = 0
+        while quiet < L and xs[quiet] == z0:
+            quiet += 1
+        start = quiet if event else 0
+        if L > start:
+            channel_steps(n2, True, L - start, xs[start:], ys[start:], co, st, z0)
+            for k in range(start, L):
+                y[L - 1 - k, h] += ys[k]
+        modes += n2 * (L - quiet)
+    counts[b, 0] += modes
+
+
 @functools.lru_cache(maxsize=None)
-def forward(H: int, n2: int):
-    """kernels.ssm_forward (same arguments, same results and counts) running ssm_block above with the sizes
-    (H, n2) written in: the walker's forward recurrence (bidirectional layers, recorded runs). Generated once
-    per size and kept in the kernel cache."""
+def walker_kernels(H: int, n2: int):
+    """A module with kernels.ssm_forward and kernels.ssm_backward (same arguments, same results and counts)
+    running the kernels above with the sizes (H, n2) written in: the walker's recurrences (bidirectional layers,
+    recorded runs). Generated once per size and kept in the kernel cache."""
     from simulator import jit_cache
     from simulator.fused import fixed_shapes   # here: simulator.fused imports this module
-    name = f"ssm_block_{H}x{n2}"
+    fwd, bwd = f"ssm_block_{H}x{n2}", f"backward_sample_{H}x{n2}"
     src = f'''"""Generated by simulator/vector_ssm.py for S4D layers of {H} channels and {n2} modes; do not edit."""
 from numba import njit, prange
 
-{fixed_shapes.source(ssm_block, name, "a_re", (H, n2))}
+{fixed_shapes.source(ssm_block, fwd, "a_re", (H, n2))}
+
+{fixed_shapes.source(backward_sample, bwd, "a_re", (H, n2))}
 
 @njit(cache=True, parallel=True)
 def ssm_forward(u, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, event, y, counts):
     for b in prange(u.shape[0]):
-        {name}(u[b], u.shape[1], a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y[b],
-        {" " * len(name)} counts)
+        {fwd}(u[b], u.shape[1], a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y[b],
+        {" " * len(fwd)} counts)
+
+
+@njit(cache=True, parallel=True)
+def ssm_backward(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts):
+    for b in prange(u.shape[0]):
+        {bwd}(u[b], a_re, a_im, b_re, b_im, c_re, c_im, event, y[b], counts, b)
 '''
-    return jit_cache.load_generated("walker", src).ssm_forward
+    return jit_cache.load_generated("walker", src)
 
 
 @njit(cache=True, parallel=True)
@@ -177,6 +224,6 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
             st[:] = 0.0
             for t in range(L):
                 xs[t] = u[b, t, h]
-            channel_steps(n2, L, xs, ys, co, st, d[h])
+            channel_steps(n2, False, L, xs, ys, co, st, d[h])
             for t in range(L):
                 y[b, t, h] = ys[t]

@@ -1,4 +1,5 @@
-"""S4D SSM runner: the recurrence in the shared SSM kernels (simulator/kernels.py), one state per batch."""
+"""S4D SSM runner: the recurrences of simulator/vector_ssm.py (kernels.ssm_forward and ssm_backward with each
+channel's state in vector registers, the same bits), one state per batch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ import numpy as np
 
 from models.discretize import discretize
 from models.parts import S4D
-from simulator import kernels, vector_ssm
+from simulator import vector_ssm
 from simulator.parts.base import Context, runs
 
 
@@ -39,13 +40,13 @@ class S4DRun:
         B = u.shape[0]
         y = np.zeros_like(u)
         fwd = np.zeros((B, 3), np.int64)
-        forward = vector_ssm.forward(*self.a_re.shape)   # kernels.ssm_forward, with the state in registers
-        forward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[0], self.c_im[0], self.d, st.s_re, st.s_im,
-                st.u_prev, st.zero, event, y, fwd)
+        walker = vector_ssm.walker_kernels(*self.a_re.shape)   # kernels.ssm_forward/backward, state in registers
+        walker.ssm_forward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[0], self.c_im[0], self.d,
+                           st.s_re, st.s_im, st.u_prev, st.zero, event, y, fwd)
         bwd = np.zeros((B, 1), np.int64)
         if self.directions == 2:
-            kernels.ssm_backward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[1], self.c_im[1], event,
-                                 y, bwd)
+            walker.ssm_backward(u, self.a_re, self.a_im, self.b_re, self.b_im, self.c_re[1], self.c_im[1], event,
+                                y, bwd)
         return y, (fwd, bwd)
 
     def count(self, c, Lc: int, slots: int, work) -> None:
