@@ -59,6 +59,9 @@ def _channel(h, a_re, a_im, b_re, b_im, c_re, c_im, ar, ai, br, bi, cr, ci):
 @njit(cache=True, parallel=True, fastmath=False)
 def ssm_forward(u, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, event, y, counts):
     """Forward recurrence s_t = Ab s_{t-1} + Bb u_t;  y_t = 2 Re(sum_n C s_t) + D u_t  (y starts at zero).
+    The engines run simulator/vector_ssm.py's copies (the same operations in the same order, each channel's
+    state in vector registers); this plain form, and ssm_backward's, is what tests/test_vector_ssm.py holds
+    them to, bit for bit.
 
     u, y: (B, L, H). a_*, b_*, c_*: (H, N/2). s_*: (B, H, N/2) state; u_prev (B, H) last input value;
     zero (B, H) True while the state is exactly zero. counts (B, 3): mode updates, channel updates,
