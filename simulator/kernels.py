@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
-from numba.extending import overload
+from numba.core import errors
+from numba.extending import intrinsic, overload
 
 from simulator.vector_mix import add_spike_rows
 
@@ -379,20 +381,20 @@ def glu_rows(z, n, out):
     vectorised (_sigmoid32, _sigmoid64)."""
     half = z.shape[1] // 2
     sig = np.empty(half, out.dtype)
-    bits = np.empty(half, np.int64)
+    scale = np.empty(half, out.dtype)
     for k in range(n):
-        sigmoid_into(z[k, half:], sig, bits)
+        sigmoid_into(z[k, half:], sig, scale)
         for j in range(half):
             out[k, j] = z[k, j] * sig[j]
 
 
-def sigmoid_into(x, out, bits):
-    """out = 1 / (1 + exp(-x)) in x's dtype; bits is int64 scratch of x's length."""
+def sigmoid_into(x, out, scale):
+    """out = 1 / (1 + exp(-x)) in x's dtype; scale is scratch of x's length and dtype."""
     raise NotImplementedError   # compiled only, through the overload below
 
 
 @overload(sigmoid_into)
-def _sigmoid_into(x, out, bits):
+def _sigmoid_into(x, out, scale):
     return _sigmoid32 if x.dtype == types.float32 else _sigmoid64
 
 
@@ -412,12 +414,26 @@ _LN2_HI64 = 6.93147180369123816490e-01
 _LN2_LO64 = 1.90821492927058770002e-10
 _ROUND64 = 6755399441055744.0   # 1.5 * 2^52
 _T13_DOWN = _T[12::-1]
+_T7_DOWN = _T[6::-1]
 
 
-def _sigmoid32(x, out, bits):
+@intrinsic
+def _pow2(typingctx, k):
+    """2^k for a float k holding an integer in the normal exponent range, built from its exponent bits."""
+    if not isinstance(k, types.Float):
+        raise errors.TypingError("_pow2: a float")
+    width, mantissa, bias = (64, 52, 1023) if k.bitwidth == 64 else (32, 23, 127)
+
+    def codegen(context, builder, sig, args):
+        ity = ir.IntType(width)
+        e = builder.add(builder.fptosi(args[0], ity), ir.Constant(ity, bias))
+        return builder.bitcast(builder.shl(e, ir.Constant(ity, mantissa)), context.get_value_type(k))
+
+    return k(k), codegen
+
+
+def _sigmoid32(x, out, scale):
     f = np.float32
-    bits32 = bits.view(np.int32)
-    scale = bits32.view(np.float32)
     for j in range(x.shape[0]):
         v = -x[j]
         v = f(-87.0) if v < f(-87.0) else v            # 2^k stays a normal float32
@@ -425,21 +441,15 @@ def _sigmoid32(x, out, bits):
         k = (v * f(_LOG2E) + f(_ROUND)) - f(_ROUND)
         r = (v - k * f(_LN2_HI)) - k * f(_LN2_LO)
         p = f(_T[7])
-        p = p * r + f(_T[6])
-        p = p * r + f(_T[5])
-        p = p * r + f(_T[4])
-        p = p * r + f(_T[3])
-        p = p * r + f(_T[2])
-        p = p * r + f(_T[1])
-        p = p * r + f(_T[0])
-        bits32[j] = (np.int32(k) + np.int32(127)) << 23
+        for c in _T7_DOWN:                             # Horner, from 1/6! down to 1
+            p = p * r + f(c)
         out[j] = p
+        scale[j] = _pow2(k)
     for j in range(x.shape[0]):
         out[j] = f(1.0) / (f(1.0) + out[j] * scale[j])
 
 
-def _sigmoid64(x, out, bits):
-    scale = bits.view(np.float64)
+def _sigmoid64(x, out, scale):
     for j in range(x.shape[0]):
         v = -x[j]
         v = -708.0 if v < -708.0 else v                # 2^k stays a normal float64; exp(-708) < 1e-300
@@ -449,16 +459,16 @@ def _sigmoid64(x, out, bits):
         p = _T[13]
         for c in _T13_DOWN:                            # Horner, from 1/12! down to 1
             p = p * r + c
-        bits[j] = (np.int64(k) + np.int64(1023)) << 52
         out[j] = p
-    for j in range(x.shape[0]):
+        scale[j] = _pow2(k)
+    for j in range(x.shape[0]):   # a loop of its own: with the division in the loop above, neither vectorised
         out[j] = 1.0 / (1.0 + out[j] * scale[j])
 
 
 @njit(cache=True)
-def sigmoid(x, out, bits):
+def sigmoid(x, out):
     """sigmoid_into on its own (tests, benchmarks)."""
-    sigmoid_into(x, out, bits)
+    sigmoid_into(x, out, np.empty_like(out))
 
 
 @njit(cache=True)

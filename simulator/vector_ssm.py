@@ -96,18 +96,13 @@ def _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co):
 
 
 @njit(cache=True)
-def _channel_scratch(n2, n, dtype):
-    """A channel's coefficients (6, n2) and state (2, n2) for channel_steps, and its n inputs and outputs."""
-    return np.empty((6, n2), dtype), np.empty((2, n2), dtype), np.empty(n, dtype), np.empty(n, dtype)
-
-
-@njit(cache=True)
 def ssm_block(u, n, a_re, a_im, b_re, b_im, c_re, c_im, d, s_re, s_im, u_prev, zero, b, event, y, counts):
     """kernels.ssm_block (same arguments, same results and counts) with each channel's steps in
     channel_steps. Per channel, the input's bookkeeping comes first: messages (changed values), and the leading
     steps during which a zero state meets zero input, which the event engine skips (y = 0, state kept)."""
     H, n2 = a_re.shape
-    co, st, xs, ys = _channel_scratch(n2, n, y.dtype)
+    co, st = np.empty((6, n2), y.dtype), np.empty((2, n2), y.dtype)   # inline: a function costs start-up
+    xs, ys = np.empty(n, y.dtype), np.empty(n, y.dtype)
     z0 = y.dtype.type(0)
     modes = 0
     chans = 0
@@ -157,7 +152,8 @@ def backward_sample(u, a_re, a_im, b_re, b_im, c_re, c_im, event, y, counts, b):
     skips them (and does not count them)."""
     H, n2 = a_re.shape
     L = u.shape[0]
-    co, st, xs, ys = _channel_scratch(n2, L, y.dtype)
+    co, st = np.empty((6, n2), y.dtype), np.empty((2, n2), y.dtype)   # inline: a function costs start-up
+    xs, ys = np.empty(L, y.dtype), np.empty(L, y.dtype)
     z0 = y.dtype.type(0)
     modes = 0
     for h in range(H):
@@ -215,7 +211,8 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
     B, L, H = u.shape
     n2 = a_re.shape[1]
     for b in prange(B):
-        co, st, xs, ys = _channel_scratch(n2, L, y.dtype)
+        co, st = np.empty((6, n2), y.dtype), np.empty((2, n2), y.dtype)
+        xs, ys = np.empty(L, y.dtype), np.empty(L, y.dtype)
         for h in range(H):
             _coefficients(h, a_re, a_im, b_re, b_im, c_re, c_im, co)
             st[:] = 0.0
