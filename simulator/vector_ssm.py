@@ -5,11 +5,11 @@ and sums the readout one value at a time. Here one channel's steps run in code w
 API: the state is an LLVM vector of the mode count (<N/2 x float>) carried in registers, and the readout adds
 the modes four lanes at a time. Every lane does the same operations in the same order as ssm_block, and the
 readout keeps _sum4's order (four running sums over modes j, j+4, j+8, ..., the rest into the first, then
-(a0 + a1) + (a2 + a3)), so the bits are the same (tests/test_fused.py compares the fused kernel, which runs
-this, with the walker, which runs ssm_block). LLVM splits the vector into what the CPU has: two AVX-512
-registers at 32 float32 modes, eight SSE2 registers on a generic x86-64. The mode count must be a constant
-where the kernels below are compiled: the fused kernel gets copies with the sizes written in
-(simulator/fused/fixed_shapes.py).
+(a0 + a1) + (a2 + a3)), so the bits are the same (tests/test_vector_ssm.py compares the forward and backward
+passes with kernels.ssm_forward and ssm_backward, on trained weights too). LLVM splits the vector into what
+the CPU has: two AVX-512 registers at 32 float32 modes, eight SSE2 registers on a generic x86-64. The mode
+count must be a constant where the kernels below are compiled: the fused kernel and the walker get copies
+with the sizes written in (simulator/fused/fixed_shapes.py, walker_kernels below).
 """
 from __future__ import annotations
 

@@ -19,17 +19,11 @@ def _coefficients(rng, H, n2, dtype):
             arr(rng.normal(size=(H, n2))), arr(rng.normal(size=(H, n2))), arr(rng.normal(size=H)))
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n2", [3, 8, 32])
-@pytest.mark.parametrize("event", [True, False])
-def test_walker_recurrences_give_the_general_kernels_bits(dtype, n2, event):
-    rng = np.random.default_rng(n2)
-    B, L, H = 3, 50, 5
-    u = rng.normal(size=(B, L, H)).astype(dtype)
-    u[0, :20] = 0        # silent start (forward) ...
-    u[1, 30:] = 0        # ... and silent end (the backward pass starts there)
-    u[2, :, 1] = 0       # a channel silent throughout
-    ar, ai, br, bi, cr, ci, d = _coefficients(rng, H, n2, dtype)
+def _compare(u, ar, ai, br, bi, cr, ci, d, event):
+    """Both kernels' forward (in two chunks: the state carries over) and backward passes, bit for bit."""
+    dtype = u.dtype
+    B, L, H = u.shape
+    n2 = ar.shape[1]
     walker = vector_ssm.walker_kernels(H, n2)
     out = {}
     for name, fwd_fn, bwd_fn in (("general", kernels.ssm_forward, kernels.ssm_backward),
@@ -49,6 +43,33 @@ def test_walker_recurrences_give_the_general_kernels_bits(dtype, n2, event):
             assert np.array_equal(_bits(a), _bits(b))
         else:
             assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n2", [3, 8, 32])
+@pytest.mark.parametrize("event", [True, False])
+def test_walker_recurrences_give_the_general_kernels_bits(dtype, n2, event):
+    rng = np.random.default_rng(n2)
+    u = rng.normal(size=(3, 50, 5)).astype(dtype)
+    u[0, :20] = 0        # silent start (forward) ...
+    u[1, 30:] = 0        # ... and silent end (the backward pass starts there)
+    u[2, :, 1] = 0       # a channel silent throughout
+    _compare(u, *_coefficients(rng, 5, n2, dtype), event)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_walker_recurrences_on_trained_weights(dtype):
+    """The shipped sMNIST network's trained coefficients, every layer, fed the encoder's output for real
+    held-out digits (whole sequences of 784 steps; the first layer's C serves the backward pass too)."""
+    import scenarios
+    from models.loading import load_network
+    from simulator.compiled import compile_network
+    cn = compile_network(load_network(scenarios.CHECKPOINT_DIR / "smnist_binary_s4d.h5"), dtype)
+    x, _ = scenarios.get("smnist").load("test", n=3)
+    u = np.ascontiguousarray(x.astype(dtype) * cn.enc_rows[0] + cn.enc_bias)
+    for layer in cn.layers:
+        r = layer.ssm
+        _compare(u, r.a_re, r.a_im, r.b_re, r.b_im, r.c_re[0], r.c_im[0], r.d, True)
 
 
 def test_walker_kernels_refuse_other_sizes():

@@ -5,8 +5,8 @@ the mode count as a constant) and of the spike mixing's block kernel. With the s
 the inner loops and drops the run-time checks it otherwise runs each time one starts (once per spike in the
 mixing): the same code and the same bits (tests/test_fused.py compares the fused kernel with the walker).
 Measured on the shipped sMNIST network: kernels.ssm_block's mode count 1.11x (float64) and 1.07x (float32) on
-whole fused runs; the mixing's sizes 1.18x on the event mixing kernel. The walker keeps the general kernels,
-which serve any size.
+whole fused runs; the mixing's sizes 1.18x on the event mixing kernel. The walker keeps the general mixing
+kernel, which serves any size, and takes copies of the SSM's (simulator/vector_ssm.walker_kernels).
 """
 from __future__ import annotations
 
