@@ -190,8 +190,8 @@ def ssm_roofline(u, a_re, a_im, b_re, b_im, c_re, c_im, d, y):
 
 # ---- synaptic stage: z = bias + sum_i w_rows[i] * a_i, rows summed in ascending i ----------------------
 
-# Time blocking: a weight row is loaded once per block of TB steps (not once per spike) while the block's
-# sums stay in L1. Each sum still adds rows in ascending input order, so results are unchanged.
+# The walker's mixing works on blocks of TB steps, one block per parallel job, whose sums stay in L1
+# (simulator/vector_mix.py adds each step's spiking rows in ascending input order).
 TB = 8
 
 
